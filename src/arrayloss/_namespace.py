@@ -1,0 +1,148 @@
+"""Which array library, device and dtype a call computes in (SPEC section 3).
+
+Every loss resolves its inputs here once: the namespace comes from the array arguments,
+NumPy arrays and Python values beside another library's arrays are converted into that
+library on the prediction's device, and every floating input is cast explicitly to one
+computation dtype, so no backend's implicit promotion rules ever decide a result.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import array_api_compat
+import numpy as np
+
+__all__ = [
+    "Resolved",
+    "computation_dtype",
+    "default_float",
+    "default_index",
+    "library_name",
+    "resolve",
+]
+
+
+class Resolved(NamedTuple):
+    """The namespace, device and computation dtype of one call, with its converted inputs."""
+
+    xp: Any
+    device: Any
+    dtype: Any
+    arrays: tuple[Any, ...]
+
+
+def library_name(x: Any) -> str:
+    """A short, human name of the library that owns ``x`` (for error messages)."""
+    checks = (
+        (array_api_compat.is_torch_array, "torch"),
+        (array_api_compat.is_jax_array, "jax"),
+        (array_api_compat.is_dask_array, "dask"),
+        (array_api_compat.is_cupy_array, "cupy"),
+        (array_api_compat.is_numpy_array, "numpy"),
+    )
+    for check, name in checks:
+        if check(x):
+            return name
+    module = type(x).__module__.split(".")[0]
+    return module or type(x).__name__
+
+
+def _is_adoptable(x: Any) -> bool:
+    """Python numbers, sequences and NumPy data take the library of the other arguments."""
+    return (
+        isinstance(x, (numbers.Number, np.generic))
+        or (isinstance(x, Sequence) and not isinstance(x, (str, bytes)))
+        or array_api_compat.is_numpy_array(x)
+    )
+
+
+def resolve(
+    named: Sequence[tuple[str, Any]], *, reference: str, keep_dtype: Sequence[str] = ()
+) -> Resolved:
+    """Resolve the namespace of ``named`` (pairs of argument name and value).
+
+    ``reference`` names the prediction argument whose library, device and dtype win.
+    ``None`` values pass through. Arguments named in ``keep_dtype`` (labels, masks) keep
+    their dtype; every other array argument is cast to the computation dtype.
+    """
+    owners: dict[str, tuple[Any, Any]] = {}  # library name -> (namespace, first array)
+    order = sorted(named, key=lambda item: item[0] != reference)  # the reference first
+    for arg_name, value in order:
+        if value is None or _is_adoptable(value):
+            continue
+        if not array_api_compat.is_array_api_obj(value):
+            raise TypeError(
+                f"{arg_name} must be an array, a NumPy array or a Python number; "
+                f"got an object of type {type(value).__name__}"
+            )
+        owners.setdefault(library_name(value), (arg_name, value))
+    if len(owners) > 1:
+        described = " and ".join(
+            f"{arg_name} is a {lib} array" for lib, (arg_name, _) in owners.items()
+        )
+        raise TypeError(
+            f"arrayloss needs every array argument from one library; {described}. "
+            "Only NumPy arrays and Python numbers are converted to the other library."
+        )
+    if owners:
+        (_, anchor), = owners.values()
+        xp = array_api_compat.array_namespace(anchor)
+        device = array_api_compat.device(anchor)
+    else:
+        xp = array_api_compat.array_namespace(np.empty(0))
+        device = None
+
+    converted = {}
+    for arg_name, value in named:
+        if value is not None and _is_adoptable(value):
+            value = xp.asarray(value, device=device)
+        converted[arg_name] = value
+    dtype = computation_dtype(xp, converted[reference], device, name=reference)
+    arrays = []
+    for arg_name, value in named:
+        value = converted[arg_name]
+        if value is not None and arg_name not in keep_dtype:
+            value = cast(xp, value, dtype, name=arg_name)
+        arrays.append(value)
+    return Resolved(xp, device, dtype, tuple(arrays))
+
+
+def cast(xp: Any, x: Any, dtype: Any, *, name: str) -> Any:
+    """Cast ``x`` to ``dtype`` explicitly; complex values are refused, never truncated."""
+    if xp.isdtype(x.dtype, "complex floating"):
+        raise TypeError(f"{name} must be real; got an array of dtype {x.dtype}")
+    return x if x.dtype == dtype else xp.astype(x, dtype)
+
+
+def computation_dtype(xp: Any, x: Any, device: Any, *, name: str = "y_pred") -> Any:
+    """The dtype a loss computes in, given its prediction ``x``.
+
+    Real floating dtypes are kept, except 16-bit ones (float16, bfloat16), which are
+    computed in float32 as PyTorch autocast does for losses; integer and bool predictions
+    use the namespace's default floating dtype; complex is a TypeError.
+    """
+    dtype = x.dtype
+    if xp.isdtype(dtype, "complex floating"):
+        raise TypeError(f"{name} must be real; got an array of dtype {dtype}")
+    if xp.isdtype(dtype, "real floating"):
+        return xp.float32 if xp.finfo(dtype).bits < 32 else dtype
+    if xp.isdtype(dtype, ("integral", "bool")):
+        return default_float(xp, device)
+    raise TypeError(f"{name} must have a real numeric dtype; got {dtype}")
+
+
+def _default_dtypes(xp: Any, device: Any) -> dict[str, Any]:
+    return xp.__array_namespace_info__().default_dtypes(device=device)
+
+
+def default_float(xp: Any, device: Any) -> Any:
+    """The namespace's default real floating dtype (float32 on torch, float64 on NumPy)."""
+    return _default_dtypes(xp, device)["real floating"]
+
+
+def default_index(xp: Any, device: Any) -> Any:
+    """The namespace's default indexing dtype (int64 on torch, which gathers only with it)."""
+    return _default_dtypes(xp, device)["indexing"]

@@ -1,0 +1,80 @@
+"""Validation of static option values, with messages that restate what was received.
+
+Only Python values are checked here, never array contents: a loss must stay traceable
+under ``jax.jit`` and ``torch.compile`` (SPEC section 7), so data-dependent checks are out.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "REDUCTIONS",
+    "check_axis",
+    "check_bool",
+    "check_number",
+    "check_reduction",
+]
+
+REDUCTIONS = ("mean", "sum", "weighted_mean", "none")
+
+
+def check_reduction(reduction: Any) -> str:
+    if reduction not in REDUCTIONS:
+        allowed = ", ".join(repr(r) for r in REDUCTIONS)
+        raise ValueError(f"reduction must be one of {allowed}; got {reduction!r}")
+    return reduction
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Check a real Python (or NumPy scalar) number against an interval.
+
+    ``low_open``/``high_open`` exclude the bound itself: ``check_number("q", q, low=0,
+    high=1, low_open=True, high_open=True)`` accepts exactly ``0 < q < 1``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}")
+    value = float(value)  # ok: a static option, never an array
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+    too_low = low is not None and (value < low or (low_open and value == low))
+    too_high = high is not None and (value > high or (high_open and value == high))
+    if math.isnan(value) or too_low or too_high:
+        raise ValueError(f"{name} must be in {interval}; got {value!r}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return value
+
+
+def check_axis(axis: Any, ndim: int, *, name: str = "axis") -> tuple[int, ...]:
+    """Normalize an int or a tuple of ints to sorted, non-negative axes of an ``ndim`` array."""
+    axes: Sequence[Any] = axis if isinstance(axis, tuple) else (axis,)
+    normalized = []
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"{name} must be an int or a tuple of ints; got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(
+                f"{name}={axis!r} is out of range for inputs with {ndim} dimension(s); "
+                f"expected values in [{-ndim}, {ndim - 1}]"
+            )
+        normalized.append(int(a) % ndim)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{name} must not repeat an axis; got {axis!r}")
+    return tuple(sorted(normalized))

@@ -1,0 +1,70 @@
+"""Per-sample values to the result: weights, masks and the four reductions (SPEC section 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from ._shapes import align_leading
+
+__all__ = ["as_array", "as_bool", "mean_over_axis", "reduce_values"]
+
+
+def mean_over_axis(xp: Any, values: Any, axis: int | tuple[int, ...] | None) -> Any:
+    """Average element-wise values over ``axis`` (``None``: keep every element)."""
+    return values if axis is None else xp.mean(values, axis=axis)
+
+
+def reduce_values(
+    xp: Any,
+    values: Any,
+    *,
+    sample_weight: Any = None,
+    mask: Any = None,
+    reduction: str = "mean",
+) -> Any:
+    """Apply ``sample_weight`` ``w``, ``mask`` ``m`` and ``reduction`` to per-sample ``values``.
+
+    ``none``: ``w·m·l``; ``sum``: ``Σ w·m·l``; ``mean``: ``Σ w·m·l / Σ m``;
+    ``weighted_mean``: ``Σ w·m·l / Σ w·m``. A mean over nothing is 0.
+    """
+    shape = tuple(values.shape)
+    zero = xp.zeros_like(values)
+    weighted = values
+    if sample_weight is not None:
+        sample_weight = align_leading(xp, sample_weight, shape, name="sample_weight")
+        weighted = values * sample_weight
+    if mask is not None:
+        keep = align_leading(xp, as_bool(xp, mask), shape, name="mask")
+        # `where`, not a product: a masked-out value may be NaN or inf (padding), and
+        # 0·NaN would still be NaN.
+        weighted = xp.where(keep, weighted, zero)
+    if reduction == "none":
+        return weighted
+    total = xp.sum(weighted)
+    if reduction == "sum":
+        return as_array(xp, total)
+    if reduction == "mean":
+        count = zero + 1 if mask is None else xp.astype(keep, values.dtype)
+    else:  # weighted_mean
+        count = zero + 1 if sample_weight is None else sample_weight + zero
+        if mask is not None:
+            count = xp.where(keep, count, zero)
+    denominator = xp.sum(count)
+    # A mean over nothing (empty batch, all masked, all-zero weights) has a zero
+    # numerator too; dividing by 1 there gives 0 instead of 0/0 = NaN.
+    denominator = xp.where(denominator == 0, xp.ones_like(denominator), denominator)
+    return as_array(xp, total / denominator)
+
+
+def as_bool(xp: Any, mask: Any) -> Any:
+    """A mask as booleans: nonzero entries are kept."""
+    return mask if xp.isdtype(mask.dtype, "bool") else mask != 0
+
+
+def as_array(xp: Any, x: Any) -> Any:
+    # NumPy reductions return NumPy scalars, not 0-d arrays; every other library returns
+    # arrays already.
+    return np.asarray(x) if array_api_compat.is_numpy_namespace(xp) else x

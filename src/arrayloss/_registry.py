@@ -1,0 +1,113 @@
+"""Names of the public losses: ``arrayloss.get`` and ``arrayloss.available`` (SPEC section 1)."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["LossEntry", "available", "entries", "get", "register"]
+
+
+@dataclass(frozen=True)
+class LossEntry:
+    """One public loss: its canonical name, family, aliases and function."""
+
+    name: str
+    family: str
+    aliases: tuple[str, ...]
+    function: Callable[..., Any]
+
+
+_ENTRIES: dict[str, LossEntry] = {}
+_LOOKUP: dict[str, str] = {}  # lower-case canonical name or alias -> canonical name
+
+
+def register(
+    name: str, *, family: str, aliases: tuple[str, ...] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Make ``function`` reachable as ``arrayloss.get(name)`` and by each alias."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        for key in (name, *aliases):
+            if key.lower() in _LOOKUP:
+                raise RuntimeError(f"the loss name {key!r} is registered twice")
+            _LOOKUP[key.lower()] = name
+        _ENTRIES[name] = LossEntry(name, family, tuple(aliases), function)
+        return function
+
+    return decorate
+
+
+def entries(family: str | None = None) -> tuple[LossEntry, ...]:
+    """Every registered loss (of ``family`` if given), in registration order."""
+    return tuple(e for e in _ENTRIES.values() if family is None or e.family == family)
+
+
+def available(family: str | None = None) -> list[str]:
+    """The canonical names of the public losses, optionally of one family.
+
+    >>> import arrayloss
+    >>> "mean_squared_error" in arrayloss.available("regression")
+    True
+    """
+    families = {e.family for e in _ENTRIES.values()}
+    if family is not None and family not in families:
+        raise ValueError(f"family must be one of {sorted(families)}; got {family!r}")
+    return [e.name for e in entries(family)]
+
+
+def get(identifier: str | Callable[..., Any], /, **options: Any) -> Callable[..., Any]:
+    """The loss named ``identifier`` (canonical name or alias, any case), or a callable.
+
+    With ``options``, the loss is returned with those options bound; an option the loss
+    does not take is a TypeError at once, not at the first call.
+
+    >>> import arrayloss
+    >>> arrayloss.get("MSE") is arrayloss.mean_squared_error
+    True
+    >>> huber_2 = arrayloss.get("huber", delta=2.0)
+    >>> float(huber_2([0.0], [3.0]))
+    4.0
+    """
+    if callable(identifier):
+        function = identifier
+    elif isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _LOOKUP:
+            close = difflib.get_close_matches(key, list(_LOOKUP), n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ValueError(
+                f"unknown loss {identifier!r}{hint} (arrayloss.available() lists every loss)"
+            )
+        function = _ENTRIES[_LOOKUP[key]].function
+    else:
+        raise TypeError(
+            f"identifier must be a loss name or a callable; got {type(identifier).__name__}"
+        )
+    if not options:
+        return function
+    _check_option_names(function, options)
+    bound = functools.partial(function, **options)
+    functools.update_wrapper(bound, function)
+    return bound
+
+
+def _check_option_names(function: Callable[..., Any], options: dict[str, Any]) -> None:
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # a callable without a signature: nothing to check
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    allowed = [p.name for p in parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        name = getattr(function, "__name__", repr(function))
+        raise TypeError(
+            f"{name}() got unknown option(s) {', '.join(unknown)}; "
+            f"its options are: {', '.join(allowed)}"
+        )

@@ -1,0 +1,342 @@
+r"""Regression losses: each body is its formula; the shared core does the rest.
+
+Element-wise losses average over the last axis of inputs with 2 or more axes (Keras's
+``axis=-1``) and give one value per element of 1-D inputs. ``e`` below is the error
+``y_pred - y_true`` unless a formula says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._define import define_loss
+from ._options import check_bool, check_number
+from ._stable import absolute, positive_part, safe_divide, safe_sqrt, softplus, xlogy
+
+__all__ = [
+    "cosine_similarity",
+    "gaussian_nll",
+    "huber",
+    "log_cosh",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
+    "poisson_nll",
+    "quantile",
+    "tukey_biweight",
+]
+
+_REGRESSION = "regression"
+
+
+@define_loss("mean_squared_error", family=_REGRESSION, aliases=("mse",))
+def mean_squared_error(xp: Any, y_true: Any, y_pred: Any) -> Any:
+    r"""Mean squared error.
+
+    .. math:: \ell = \operatorname{mean}_{axis} (\hat y - y)^2
+
+    Keras ``mean_squared_error``; PyTorch ``F.mse_loss`` and scikit-learn's
+    ``mean_squared_error`` are the ``"mean"`` of the same values. Half-precision inputs are
+    computed in float32, so an error of 300 does not overflow as ``F.mse_loss`` does in
+    float16.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.mean_squared_error(xp.asarray([[0.0, 1.0]]), xp.asarray([[1.0, 1.0]]))
+    Array(0.5, dtype=array_api_strict.float64)
+    """
+    return (y_pred - y_true) ** 2
+
+
+@define_loss("mean_absolute_error", family=_REGRESSION, aliases=("mae",))
+def mean_absolute_error(xp: Any, y_true: Any, y_pred: Any) -> Any:
+    r"""Mean absolute error.
+
+    .. math:: \ell = \operatorname{mean}_{axis} |\hat y - y|
+
+    Keras ``mean_absolute_error``, PyTorch ``F.l1_loss``, scikit-learn
+    ``mean_absolute_error``. At ``ŷ = y`` the gradient is +1 on every backend (JAX's
+    subgradient of ``abs``; PyTorch's own ``abs`` gives 0 there).
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.mae(xp.asarray([1.0, 2.0]), xp.asarray([1.5, 0.0]), reduction="none")
+    Array([0.5, 2. ], dtype=array_api_strict.float64)
+    """
+    return absolute(y_pred - y_true)
+
+
+@define_loss("mean_absolute_percentage_error", family=_REGRESSION, aliases=("mape",))
+def mean_absolute_percentage_error(
+    xp: Any, y_true: Any, y_pred: Any, *, epsilon: float = 1e-7
+) -> Any:
+    r"""Mean absolute percentage error, in percent.
+
+    .. math:: \ell = 100 \cdot \operatorname{mean}_{axis}
+              \frac{|y - \hat y|}{\max(|y|, \epsilon)}
+
+    Keras's formula and floor (``epsilon=1e-7``). scikit-learn's
+    ``mean_absolute_percentage_error`` is a fraction with the floor
+    ``finfo(float64).eps``: ``mape(y, ŷ, epsilon=2.220446049250313e-16) / 100``.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.mape(xp.asarray([2.0, 4.0]), xp.asarray([1.0, 5.0]), reduction="none")
+    Array([50., 25.], dtype=array_api_strict.float64)
+    """
+    check_number("epsilon", epsilon, low=0, low_open=True)
+    magnitude = absolute(y_true)
+    denominator = xp.where(magnitude < epsilon, xp.full_like(magnitude, epsilon), magnitude)
+    return 100.0 * absolute(y_true - y_pred) / denominator
+
+
+@define_loss("mean_squared_logarithmic_error", family=_REGRESSION, aliases=("msle",))
+def mean_squared_logarithmic_error(
+    xp: Any, y_true: Any, y_pred: Any, *, clip_negative: bool = True
+) -> Any:
+    r"""Mean squared logarithmic error.
+
+    .. math:: \ell = \operatorname{mean}_{axis}
+              \left(\log(1 + \max(\hat y, 0)) - \log(1 + \max(y, 0))\right)^2
+
+    Keras clamps negative values (``maximum(x, 1e-7)``) and so does the default here, at 0
+    (the two differ by at most ``log1p(1e-7) ≈ 1e-7`` per log). ``clip_negative=False``
+    takes ``log1p`` of the raw values, as scikit-learn and torchmetrics do: NaN for values
+    at or below -1 (scikit-learn raises instead, which a traced function cannot do).
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> loss = arrayloss.msle(xp.asarray([[math.e - 1.0]]), xp.asarray([[0.0]]))
+    >>> float(loss)
+    1.0
+    """
+    check_bool("clip_negative", clip_negative)
+    if clip_negative:
+        y_true, y_pred = positive_part(y_true), positive_part(y_pred)
+    return (xp.log1p(y_pred) - xp.log1p(y_true)) ** 2
+
+
+@define_loss("huber", family=_REGRESSION, aliases=("huber_loss",))
+def huber(xp: Any, y_true: Any, y_pred: Any, *, delta: float = 1.0) -> Any:
+    r"""Huber loss.
+
+    .. math:: \ell = \operatorname{mean}_{axis} \begin{cases}
+              \tfrac12 e^2 & |e| \le \delta \\ \delta(|e| - \tfrac12\delta) & |e| > \delta
+              \end{cases}
+
+    Keras ``huber``, PyTorch ``F.huber_loss(delta=...)``, optax ``huber_loss``. PyTorch's
+    ``F.smooth_l1_loss(beta=b)`` is ``huber(delta=b) / b``. Both branches are finite and
+    meet with the same slope, so the gradient at the knot ``|e| = δ`` is ``δ·sign(e)``
+    from either side.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.huber(xp.asarray([0.0, 0.0]), xp.asarray([0.5, 3.0]), reduction="none")
+    Array([0.125, 2.5  ], dtype=array_api_strict.float64)
+    """
+    check_number("delta", delta, low=0, low_open=True)
+    error = y_pred - y_true
+    size = absolute(error)
+    return xp.where(size <= delta, 0.5 * error**2, delta * (size - 0.5 * delta))
+
+
+@define_loss("log_cosh", family=_REGRESSION, aliases=("logcosh",))
+def log_cosh(xp: Any, y_true: Any, y_pred: Any) -> Any:
+    r"""Logarithm of the hyperbolic cosine of the error.
+
+    .. math:: \ell = \operatorname{mean}_{axis} \log\cosh e
+              = e + \operatorname{softplus}(-2e) - \log 2
+
+    The right-hand form never overflows: ``cosh(100)`` is inf in float32, while
+    ``softplus`` of a large negative argument is 0 and of a large positive one is the
+    argument itself. Keras ``log_cosh`` and optax ``log_cosh`` use it too; torchmetrics'
+    ``log_cosh_error`` overflows at an error of 100.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.log_cosh(xp.asarray([0.0]), xp.asarray([1e4], dtype=xp.float32))
+    Array(9999.307, dtype=array_api_strict.float32)
+    """
+    error = y_pred - y_true
+    return error + softplus(-2.0 * error) - math.log(2.0)
+
+
+@define_loss("quantile", family=_REGRESSION, aliases=("pinball", "pinball_loss"))
+def quantile(xp: Any, y_true: Any, y_pred: Any, *, q: float = 0.5) -> Any:
+    r"""Quantile (pinball) loss for the quantile ``q``.
+
+    .. math:: \ell = \operatorname{mean}_{axis} \max(q\,(y - \hat y), (q - 1)(y - \hat y))
+
+    scikit-learn ``mean_pinball_loss(alpha=q)``. At ``ŷ = y`` the gradient with respect to
+    ``ŷ`` is ``-q`` on every backend (the branch for ``y ≥ ŷ``).
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.quantile(xp.asarray([1.0, 1.0]), xp.asarray([0.0, 2.0]), q=0.9,
+    ...                    reduction="none")
+    Array([0.9, 0.1], dtype=array_api_strict.float64)
+    """
+    check_number("q", q, low=0, high=1, low_open=True, high_open=True)
+    under = y_true - y_pred
+    return xp.where(under >= 0, q * under, (q - 1.0) * under)
+
+
+@define_loss("tukey_biweight", family=_REGRESSION, aliases=("tukey",))
+def tukey_biweight(xp: Any, y_true: Any, y_pred: Any, *, c: float = 4.685) -> Any:
+    r"""Tukey's biweight (bisquare) loss, a redescending robust loss.
+
+    .. math:: \ell = \operatorname{mean}_{axis} \begin{cases}
+              \frac{c^2}{6}\left(1 - (1 - (e/c)^2)^3\right) & |e| \le c \\
+              \frac{c^2}{6} & |e| > c \end{cases}
+
+    statsmodels ``TukeyBiweight(c).rho``; ``c = 4.685`` gives 95% efficiency under
+    Gaussian noise. Errors beyond ``c`` have zero gradient: outliers are ignored.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.tukey(xp.asarray([0.0, 0.0]), xp.asarray([0.0, 10.0]), c=3.0,
+    ...                 reduction="none")
+    Array([0. , 1.5], dtype=array_api_strict.float64)
+    """
+    check_number("c", c, low=0, low_open=True)
+    ratio_sq = ((y_pred - y_true) / c) ** 2
+    plateau = c**2 / 6.0
+    inside = plateau * (1.0 - (1.0 - ratio_sq) ** 3)
+    return xp.where(ratio_sq <= 1.0, inside, xp.full_like(ratio_sq, plateau))
+
+
+def _poisson_values(xp: Any, y_true: Any, y_pred: Any, log_input: bool, epsilon: float) -> Any:
+    if log_input:  # y_pred is the log of the rate: exp(x) - y·x
+        return xp.exp(y_pred) - y_true * y_pred
+    return y_pred - y_true * xp.log(y_pred + epsilon)
+
+
+@define_loss("poisson", family=_REGRESSION)
+def poisson(
+    xp: Any, y_true: Any, y_pred: Any, *, log_input: bool = False, epsilon: float = 1e-7
+) -> Any:
+    r"""Poisson negative log-likelihood (without the constant ``log y!``), Keras's default.
+
+    .. math:: \ell = \operatorname{mean}_{axis} (\hat y - y \log(\hat y + \epsilon))
+              \quad\text{or, with } \texttt{log\_input}:\quad e^{\hat y} - y\,\hat y
+
+    ``y_pred`` is the rate (Keras ``poisson``, ``epsilon=1e-7``). PyTorch's
+    ``F.poisson_nll_loss(log_input=False, eps=1e-8)`` is ``poisson(..., epsilon=1e-8)``;
+    PyTorch's default (log-rate input) is :func:`poisson_nll`.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> loss = arrayloss.poisson(xp.asarray([0.0]), xp.asarray([2.0]))
+    >>> float(loss)
+    2.0
+    """
+    check_bool("log_input", log_input)
+    check_number("epsilon", epsilon, low=0)
+    return _poisson_values(xp, y_true, y_pred, log_input, epsilon)
+
+
+@define_loss("poisson_nll", family=_REGRESSION)
+def poisson_nll(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    log_input: bool = True,
+    full: bool = False,
+    epsilon: float = 1e-8,
+) -> Any:
+    r"""PyTorch's ``F.poisson_nll_loss``: the Poisson NLL of a log-rate by default.
+
+    .. math:: \ell = e^{\hat y} - y\,\hat y
+              \;\big[+\; y\log y - y + \tfrac12\log(2\pi y) \text{ for } y > 1
+              \text{ if } \texttt{full}\big]
+
+    The Stirling term is taken only where ``y > 1`` (as PyTorch does); a double ``where``
+    keeps ``log y`` of the other entries out of the gradient.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> loss = arrayloss.poisson_nll(xp.asarray([1.0]), xp.asarray([0.0]))
+    >>> float(loss)
+    1.0
+    """
+    check_bool("log_input", log_input)
+    check_bool("full", full)
+    check_number("epsilon", epsilon, low=0)
+    values = _poisson_values(xp, y_true, y_pred, log_input, epsilon)
+    if full:
+        counted = y_true > 1
+        safe_y = xp.where(counted, y_true, xp.ones_like(y_true) * 2.0)
+        stirling = xlogy(safe_y, safe_y) - safe_y + 0.5 * xp.log(2.0 * math.pi * safe_y)
+        values = values + xp.where(counted, stirling, xp.zeros_like(stirling))
+    return values
+
+
+def _variance_like(xp: Any, var: Any, y_pred: Any) -> Any:
+    """PyTorch's variance shapes: like ``y_pred``, without its last axis, or with a last
+    axis of length 1 (one variance per sample), or a scalar."""
+    shape = tuple(y_pred.shape)
+    if tuple(var.shape) == shape[:-1] and y_pred.ndim > 0:
+        var = xp.expand_dims(var, axis=-1)
+    if var.ndim == 0 or (var.ndim == len(shape) and all(
+            v in (1, s) for v, s in zip(var.shape, shape, strict=True))):
+        return xp.broadcast_to(var, shape)
+    raise ValueError(
+        f"var must have y_pred's shape {shape}, that shape without its last axis, or a "
+        f"last axis of length 1; got var.shape={tuple(var.shape)}"
+    )
+
+
+@define_loss("gaussian_nll", family=_REGRESSION, inputs=("y_true", "y_pred", "var"))
+def gaussian_nll(
+    xp: Any, y_true: Any, y_pred: Any, var: Any, *, full: bool = False, eps: float = 1e-6
+) -> Any:
+    r"""Gaussian negative log-likelihood of ``y_true`` under mean ``y_pred`` and ``var``.
+
+    .. math:: \ell = \operatorname{mean}_{axis} \tfrac12\left(\log v + \frac{(y - \hat y)^2}{v}
+              \right) \;[+\tfrac12 \log 2\pi \text{ if } \texttt{full}],
+              \quad v = \max(\texttt{var}, \epsilon)
+
+    PyTorch ``F.gaussian_nll_loss(y_pred, y_true, var, full, eps)``: the same values. The
+    floor is part of the differentiated function here, so ``var < eps`` gets a zero
+    gradient; PyTorch applies it outside autograd and passes the gradient through.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> loss = arrayloss.gaussian_nll(xp.asarray([2.0]), xp.asarray([0.0]), xp.asarray([1.0]))
+    >>> float(loss)
+    2.0
+    """
+    check_bool("full", full)
+    check_number("eps", eps, low=0, low_open=True)
+    var = _variance_like(xp, var, y_pred)
+    var = xp.where(var < eps, xp.full_like(var, eps), var)
+    values = 0.5 * (xp.log(var) + (y_true - y_pred) ** 2 / var)
+    return values + 0.5 * math.log(2.0 * math.pi) if full else values
+
+
+@define_loss("cosine_similarity", family=_REGRESSION, aliases=("cosine_proximity",),
+             kind="axis")
+def cosine_similarity(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...]) -> Any:
+    r"""Negative cosine similarity over ``axis``: -1 for vectors pointing the same way.
+
+    .. math:: \ell = -\frac{\sum y\,\hat y}{\lVert y\rVert\,\lVert\hat y\rVert},
+              \text{ and } 0 \text{ if either vector is } 0
+
+    Keras ``cosine_similarity`` (which floors the squared norm at 1e-12; here the
+    cosine is exact for any nonzero vector). optax ``cosine_similarity`` and PyTorch
+    ``F.cosine_similarity`` return ``+cos``: negate this loss. A zero vector gives 0 with a
+    finite gradient (optax gives NaN).
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.cosine_similarity(xp.asarray([[1.0, 0.0], [0.0, 0.0]]),
+    ...                             xp.asarray([[2.0, 0.0], [1.0, 1.0]]), reduction="none")
+    Array([-1., -0.], dtype=array_api_strict.float64)
+    """
+    dot = xp.sum(y_true * y_pred, axis=axis)
+    norms = safe_sqrt(xp.sum(y_true**2, axis=axis)) * safe_sqrt(xp.sum(y_pred**2, axis=axis))
+    return -safe_divide(dot, norms)

@@ -1,0 +1,62 @@
+"""Shape rules of SPEC section 4: equal shapes, or one of the few reconciliations allowed.
+
+Nothing here broadcasts silently: ``(N,)`` against ``(N, 1)`` is reconciled to ``(N, 1)``
+(Keras does the same), while ``(N,)`` against ``(N, 10)`` is an error that states both
+shapes, instead of a broadcast into an ``(N, N)`` or ``(N, 10)`` array.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["align_leading", "reconcile_labels", "reconcile_pair"]
+
+
+def reconcile_pair(xp: Any, a: Any, b: Any, *, names: tuple[str, str] = ("y_true", "y_pred")):
+    """Bring ``a`` (targets) and ``b`` (predictions) to one shape, or raise ValueError."""
+    if a.shape == b.shape:
+        return a, b
+    if a.ndim == 0:
+        return xp.broadcast_to(a, b.shape), b
+    if a.ndim + 1 == b.ndim and b.shape[-1] == 1 and a.shape == b.shape[:-1]:
+        return xp.expand_dims(a, axis=-1), b
+    if b.ndim + 1 == a.ndim and a.shape[-1] == 1 and b.shape == a.shape[:-1]:
+        return a, xp.expand_dims(b, axis=-1)
+    raise ValueError(
+        f"{names[0]} and {names[1]} must have the same shape (or differ only by a trailing "
+        f"axis of length 1); got {names[0]}.shape={tuple(a.shape)} and "
+        f"{names[1]}.shape={tuple(b.shape)}"
+    )
+
+
+def reconcile_labels(xp: Any, labels: Any, scores: Any, class_axis: int, *, name: str = "y_true"):
+    """Shape integer ``labels`` like ``scores`` with a length-1 class axis at ``class_axis``.
+
+    Accepted: ``scores.shape`` without the class axis (PyTorch's convention), or with a
+    class axis of length 1 (what Keras's documentation asks for).
+    """
+    without = tuple(s for i, s in enumerate(scores.shape) if i != class_axis)
+    with_one = tuple(1 if i == class_axis else s for i, s in enumerate(scores.shape))
+    if tuple(labels.shape) == without:
+        return xp.expand_dims(labels, axis=class_axis)
+    if tuple(labels.shape) == with_one:
+        return labels
+    raise ValueError(
+        f"{name} must hold one integer label per sample: shape {without} (y_pred's shape "
+        f"{tuple(scores.shape)} without the class axis {class_axis}) or {with_one}; "
+        f"got {name}.shape={tuple(labels.shape)}"
+    )
+
+
+def align_leading(xp: Any, x: Any, shape: tuple[int, ...], *, name: str) -> Any:
+    """Broadcast ``x`` to ``shape``, aligning axes from the left (a ``(N,)`` weight
+    applies to sample ``n`` whatever the rank of the per-sample values)."""
+    if x.ndim > len(shape) or any(
+        s not in (1, t) for s, t in zip(x.shape, shape[: x.ndim], strict=True)
+    ):
+        raise ValueError(
+            f"{name} must broadcast against the per-sample loss values from the leading "
+            f"axis; got {name}.shape={tuple(x.shape)} for per-sample values of shape {shape}"
+        )
+    x = xp.reshape(x, tuple(x.shape) + (1,) * (len(shape) - x.ndim))
+    return xp.broadcast_to(x, shape)

@@ -1,0 +1,205 @@
+"""The backend variants every loss is checked on, each behind one small adapter.
+
+A variant knows how to make its arrays from NumPy data, how to call a function the way its
+users do (under ``jax.jit``; on Dask with ``compute()`` forbidden; on a non-default
+device), how to bring a result back to NumPy, and which library, device and dtype the
+result must have. Frameworks are imported only when a variant is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BACKENDS", "Backend", "available_backends", "backend", "dtype_name"]
+
+STRICT_API_VERSION = "2024.12"
+
+
+def dtype_name(x: Any) -> str:
+    """``"float32"`` for a float32 array of any library."""
+    return str(x.dtype).rsplit(".", 1)[-1].replace("dtype('", "").rstrip("')")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend variant (a library, possibly with a device or a transformation)."""
+
+    name: str
+    module: str  # the import that must succeed for the variant to exist
+    autodiff: str | None = None  # "torch" or "jax" where the library differentiates
+    half_dtypes: tuple[str, ...] = ()
+    _extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    # -- availability -------------------------------------------------------------
+    def is_available(self) -> bool:
+        if importlib.util.find_spec(self.module) is None:
+            return False
+        if self.name.startswith("torch_cuda"):
+            import torch
+
+            return bool(torch.cuda.is_available())
+        return True
+
+    # -- arrays ---------------------------------------------------------------------
+    def namespace(self) -> Any:
+        import array_api_compat
+
+        return array_api_compat.array_namespace(self.asarray(np.zeros(1)))
+
+    def asarray(self, value: Any, dtype: str | None = None) -> Any:
+        """``value`` (NumPy data) as this variant's array, with the dtype named by ``dtype``
+        (default: ``value``'s own)."""
+        value = np.asarray(value)
+        if dtype is None:
+            dtype = value.dtype.name
+        if self.name.startswith("numpy"):
+            return value.astype(dtype)
+        if self.name.startswith("array_api_strict"):
+            import array_api_strict as xp
+
+            self._configure_strict()
+            device = xp.Device("device1") if self.name.endswith("device1") else None
+            return xp.asarray(value.astype(_numpy_dtype(dtype)), dtype=getattr(xp, dtype),
+                              device=device)
+        if self.name.startswith("torch"):
+            import torch
+
+            device = {"torch": "cpu", "torch_meta": "meta", "torch_cuda": "cuda"}[self.name]
+            return torch.asarray(value.astype(_numpy_dtype(dtype)), dtype=getattr(torch, dtype),
+                                 device=device)
+        if self.name.startswith("jax"):
+            import jax
+            import jax.numpy as jnp
+
+            jax.config.update("jax_enable_x64", True)
+            return jnp.asarray(value.astype(_numpy_dtype(dtype)), dtype=getattr(jnp, dtype))
+        if self.name == "dask":
+            import dask.array as da
+
+            chunks = tuple(max(1, (s + 1) // 2) for s in value.shape)  # several chunks
+            return da.from_array(value.astype(dtype), chunks=chunks or ())
+        raise AssertionError(self.name)
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """A result as a float64 NumPy array (Dask is computed here, by the caller)."""
+        if self.name.startswith("torch"):
+            x = x.detach().cpu()
+            if x.dtype.is_floating_point:
+                x = x.double()
+            return x.numpy()
+        if self.name.startswith("array_api_strict"):
+            import array_api_strict as xp
+
+            return np.from_dlpack(x.to_device(xp.Device("CPU_DEVICE")))
+        if self.name == "dask":
+            return np.asarray(x.compute(scheduler="sync"))
+        return np.asarray(x)
+
+    def check_result(self, x: Any, dtype: str) -> None:
+        """Raise AssertionError unless ``x`` is this variant's array, on its device, of
+        ``dtype``."""
+        import array_api_compat
+
+        expected_type = self.asarray(np.zeros(1))
+        if type(x) is not type(expected_type) and not (
+            self.name.startswith("jax") and array_api_compat.is_jax_array(x)
+        ):
+            raise AssertionError(
+                f"{self.name}: result is a {type(x).__module__}.{type(x).__name__}, "
+                f"expected a {type(expected_type).__name__}"
+            )
+        if str(array_api_compat.device(x)) != str(array_api_compat.device(expected_type)):
+            raise AssertionError(
+                f"{self.name}: result on {array_api_compat.device(x)}, expected "
+                f"{array_api_compat.device(expected_type)}"
+            )
+        if dtype_name(x) != dtype:
+            raise AssertionError(f"{self.name}: result dtype {x.dtype}, expected {dtype}")
+
+    # -- calling --------------------------------------------------------------------
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn`` as this variant's users would."""
+        if self.name == "jax_jit":
+            import jax
+
+            def is_array(v: Any) -> bool:
+                return isinstance(v, jax.Array)
+
+            array_kwargs = {k: v for k, v in kwargs.items() if is_array(v)}
+            static_kwargs = {k: v for k, v in kwargs.items() if not is_array(v)}
+            array_args = [a if is_array(a) else None for a in args]
+            static_args = [None if is_array(a) else a for a in args]
+
+            def traced(array_args: list[Any], array_kwargs: dict[str, Any]) -> Any:
+                merged = [a if s is None else s for a, s in zip(array_args, static_args,
+                                                                  strict=True)]
+                return fn(*merged, **array_kwargs, **static_kwargs)
+
+            return jax.jit(traced)(array_args, array_kwargs)
+        if self.name == "dask":
+            with forbid_dask_compute():
+                return fn(*args, **kwargs)
+        if self.name.startswith("array_api_strict"):
+            self._configure_strict()
+        return fn(*args, **kwargs)
+
+    def _configure_strict(self) -> None:
+        import array_api_strict
+
+        strictest = self.name == "array_api_strict_strictest"
+        array_api_strict.set_array_api_strict_flags(
+            api_version=STRICT_API_VERSION,
+            boolean_indexing=not strictest,
+            data_dependent_shapes=not strictest,
+        )
+
+
+def _numpy_dtype(name: str) -> Any:
+    # bfloat16 has no NumPy dtype: build it from float32 data in the target library.
+    return np.float32 if name == "bfloat16" else name
+
+
+@contextlib.contextmanager
+def forbid_dask_compute() -> Iterator[None]:
+    """Within this block, any ``compute()`` of a Dask graph raises AssertionError."""
+    import dask
+
+    def scheduler(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the loss called compute() on a Dask array; it must stay lazy")
+
+    with dask.config.set(scheduler=scheduler):
+        yield
+
+
+BACKENDS: tuple[Backend, ...] = (
+    Backend("numpy", "numpy", half_dtypes=("float16",)),
+    Backend("array_api_strict", "array_api_strict"),
+    Backend("array_api_strict_strictest", "array_api_strict"),
+    Backend("array_api_strict_device1", "array_api_strict"),
+    Backend("torch", "torch", autodiff="torch", half_dtypes=("float16", "bfloat16")),
+    Backend("torch_cuda", "torch", autodiff="torch", half_dtypes=("float16", "bfloat16")),
+    Backend("jax", "jax", autodiff="jax", half_dtypes=("float16", "bfloat16")),
+    Backend("jax_jit", "jax", autodiff="jax", half_dtypes=("float16", "bfloat16")),
+    Backend("dask", "dask"),
+)
+"""Every variant; ``torch_meta`` (values do not exist there) is :data:`META`."""
+
+META = Backend("torch_meta", "torch")
+
+
+def backend(name: str) -> Backend:
+    for b in (*BACKENDS, META):
+        if b.name == name:
+            return b
+    raise ValueError(f"unknown backend {name!r}; known: {[b.name for b in BACKENDS]}")
+
+
+def available_backends() -> tuple[Backend, ...]:
+    """The variants whose library is installed (``torch_cuda`` only with a GPU)."""
+    return tuple(b for b in BACKENDS if b.is_available())

@@ -1,0 +1,136 @@
+"""Conformance rows of the regression family and the penalties' references.
+
+The references are plain float64 NumPy, written from the formulas (Keras, PyTorch,
+scikit-learn, statsmodels), never calling arrayloss. Per-sample values average the last
+axis of 2-D inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cases import case
+
+SHAPE = (6, 5)
+
+
+def _pair(rng: np.random.Generator, shape: tuple[int, ...] = SHAPE):
+    return rng.normal(size=shape), rng.normal(size=shape)
+
+
+def _positive_pair(rng: np.random.Generator):
+    return rng.poisson(2.0, size=SHAPE).astype(float), rng.uniform(0.2, 3.0, size=SHAPE)
+
+
+def _last(values: np.ndarray) -> np.ndarray:
+    return values.mean(axis=-1) if values.ndim >= 2 else values
+
+
+def ref_mse(y, p):
+    return _last((p - y) ** 2)
+
+
+def ref_mae(y, p):
+    return _last(np.abs(p - y))
+
+
+def ref_mape(y, p, epsilon=1e-7):
+    return _last(100.0 * np.abs(y - p) / np.maximum(np.abs(y), epsilon))
+
+
+def ref_msle(y, p, clip_negative=True):
+    if clip_negative:
+        y, p = np.maximum(y, 0.0), np.maximum(p, 0.0)
+    return _last((np.log1p(p) - np.log1p(y)) ** 2)
+
+
+def ref_huber(y, p, delta=1.0):
+    e = np.abs(p - y)
+    return _last(np.where(e <= delta, 0.5 * e**2, delta * (e - 0.5 * delta)))
+
+
+def ref_log_cosh(y, p):
+    e = p - y
+    # log(cosh(e)) = |e| + log1p(exp(-2|e|)) - log 2, exact for any e.
+    return _last(np.abs(e) + np.log1p(np.exp(-2 * np.abs(e))) - np.log(2.0))
+
+
+def ref_quantile(y, p, q=0.5):
+    d = y - p
+    return _last(np.maximum(q * d, (q - 1) * d))
+
+
+def ref_tukey(y, p, c=4.685):
+    r = (p - y) / c
+    return _last(np.where(np.abs(r) <= 1, c**2 / 6 * (1 - (1 - r**2) ** 3), c**2 / 6))
+
+
+def ref_poisson(y, p, log_input=False, epsilon=1e-7):
+    values = np.exp(p) - y * p if log_input else p - y * np.log(p + epsilon)
+    return _last(values)
+
+
+def ref_poisson_nll(y, p, log_input=True, full=False, epsilon=1e-8):
+    values = np.exp(p) - y * p if log_input else p - y * np.log(p + epsilon)
+    if full:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stirling = y * np.log(y) - y + 0.5 * np.log(2 * np.pi * y)
+        values = values + np.where(y > 1, stirling, 0.0)
+    return _last(values)
+
+
+def ref_gaussian_nll(y, p, var, full=False, eps=1e-6):
+    v = np.maximum(var, eps)
+    values = 0.5 * (np.log(v) + (y - p) ** 2 / v)
+    return _last(values + (0.5 * np.log(2 * np.pi) if full else 0.0))
+
+
+def ref_cosine(y, p):
+    norms = np.linalg.norm(y, axis=-1) * np.linalg.norm(p, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norms == 0, 0.0, -np.sum(y * p, axis=-1) / norms)
+
+
+case("mean_squared_error", _pair, ref_mse)
+case("mean_squared_error", lambda rng: (rng.normal(size=8), rng.normal(size=8)), ref_mse,
+     label="1d")
+case("mean_squared_error", lambda rng: (np.ones(SHAPE), np.ones(SHAPE)), ref_mse,
+     label="perfect")
+case("mean_absolute_error", _pair, ref_mae, smooth=False)
+case("mean_absolute_percentage_error", _pair, ref_mape, smooth=False)
+case("mean_absolute_percentage_error", _pair, ref_mape, options={"epsilon": 1e-3},
+     smooth=False)
+case("mean_squared_logarithmic_error", _positive_pair, ref_msle)
+case("mean_squared_logarithmic_error", _pair, ref_msle, label="negative", smooth=False)
+case("mean_squared_logarithmic_error",
+     lambda rng: (rng.uniform(-0.5, 2, SHAPE), rng.uniform(-0.5, 2, SHAPE)), ref_msle,
+     options={"clip_negative": False})
+case("huber", _pair, ref_huber)
+case("huber", lambda rng: (rng.normal(size=SHAPE), 3 * rng.normal(size=SHAPE)), ref_huber,
+     options={"delta": 2.5})
+case("log_cosh", _pair, ref_log_cosh)
+case("log_cosh", lambda rng: (np.zeros(SHAPE), rng.choice([-1e4, 1e4, 50.0], SHAPE)),
+     ref_log_cosh, label="huge")
+case("quantile", _pair, ref_quantile, smooth=False)
+case("quantile", _pair, ref_quantile, options={"q": 0.9}, smooth=False)
+case("tukey_biweight", lambda rng: (rng.normal(size=SHAPE), 4 * rng.normal(size=SHAPE)),
+     ref_tukey, smooth=False)
+case("tukey_biweight", _pair, ref_tukey, options={"c": 1.5}, smooth=False)
+case("poisson", _positive_pair, ref_poisson)
+case("poisson", _pair, ref_poisson, options={"log_input": True})
+case("poisson_nll", _pair, ref_poisson_nll)
+case("poisson_nll", _positive_pair, ref_poisson_nll, options={"full": True})
+case("poisson_nll", _positive_pair, ref_poisson_nll,
+     options={"log_input": False, "epsilon": 1e-3})
+case("gaussian_nll",
+     lambda rng: (*_pair(rng), rng.uniform(0.1, 2.0, SHAPE)), ref_gaussian_nll,
+     grad_inputs=(1, 2))
+case("gaussian_nll",
+     lambda rng: (*_pair(rng), rng.uniform(0.1, 2.0, SHAPE)), ref_gaussian_nll,
+     options={"full": True, "eps": 0.5}, grad_inputs=(1,), smooth=False)
+case("cosine_similarity", _pair, ref_cosine)
+case("cosine_similarity",
+     lambda rng: (np.vstack([np.zeros(5), rng.normal(size=(3, 5))]),
+                  np.vstack([rng.normal(size=(1, 5)), np.zeros((1, 5)),
+                             rng.normal(size=(2, 5))])),
+     ref_cosine, label="zero_vector", smooth=False)
