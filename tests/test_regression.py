@@ -1,0 +1,156 @@
+"""Regression family: the numerics SPEC section 6 asks for, properties, and penalties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import arrayloss
+from arrayloss.conformance import available_backends
+
+torch = pytest.importorskip("torch")
+jax = pytest.importorskip("jax")
+jnp = jax.numpy
+jax.config.update("jax_enable_x64", True)
+
+TWO_INPUT = [n for n in arrayloss.available("regression") if n != "gaussian_nll"]
+NON_NEGATIVE = [n for n in TWO_INPUT if n not in ("cosine_similarity", "poisson", "poisson_nll")]
+
+
+def _grad_torch(loss, y, p, **options):
+    p = torch.tensor(p, dtype=torch.float32, requires_grad=True)
+    out = loss(torch.tensor(y, dtype=torch.float32), p, **options)
+    out.backward()
+    return out.item(), p.grad.numpy()
+
+
+def _grad_jax(loss, y, p, **options):
+    value, grad = jax.value_and_grad(lambda q: loss(jnp.asarray(y), q, **options))(
+        jnp.asarray(p))
+    return float(value), np.asarray(grad)
+
+
+def test_log_cosh_is_finite_and_exact_at_huge_errors_in_float32():
+    value, grad = _grad_torch(arrayloss.log_cosh, [0.0, 0.0], [1e4, -1e4])
+    assert value == pytest.approx(1e4 - math.log(2), rel=1e-6)
+    assert np.allclose(grad, [0.5, -0.5])
+
+
+@pytest.mark.parametrize("gradient", [_grad_torch, _grad_jax])
+def test_huber_knot_has_one_gradient_on_every_autodiff_backend(gradient):
+    # At |e| = delta both branches have slope delta·sign(e): the mean gives delta/n each.
+    _, grad = gradient(arrayloss.huber, [0.0, 0.0], [2.0, -2.0], delta=2.0)
+    assert np.allclose(grad, [1.0, -1.0])
+
+
+@pytest.mark.parametrize("gradient", [_grad_torch, _grad_jax])
+def test_kinks_have_the_same_subgradient_on_every_backend(gradient):
+    _, mae = gradient(arrayloss.mae, [1.0], [1.0])
+    _, pinball = gradient(arrayloss.quantile, [1.0], [1.0], q=0.2)
+    assert mae.tolist() == [1.0] and np.allclose(pinball, [-0.2])
+
+
+@pytest.mark.parametrize("gradient", [_grad_torch, _grad_jax])
+def test_cosine_of_a_zero_vector_is_zero_with_a_finite_gradient(gradient):
+    value, grad = gradient(arrayloss.cosine_similarity, [[0.0, 0.0]], [[0.0, 0.0]])
+    assert value == 0.0 and np.all(np.isfinite(grad))
+    value, grad = gradient(arrayloss.cosine_similarity, [[1.0, 2.0]], [[0.0, 0.0]])
+    assert value == 0.0 and np.all(np.isfinite(grad))
+
+
+def test_gaussian_nll_variance_floor_is_inside_autodiff():
+    var = torch.tensor([1e-9, 2.0], dtype=torch.float64, requires_grad=True)
+    out = arrayloss.gaussian_nll(torch.zeros(2, dtype=torch.float64),
+                                 torch.ones(2, dtype=torch.float64), var, reduction="sum")
+    out.backward()
+    expected = 0.5 * (math.log(1e-6) + 1 / 1e-6) + 0.5 * (math.log(2.0) + 0.5)
+    assert out.item() == pytest.approx(expected)
+    assert var.grad[0].item() == 0.0  # floored: constant in var
+    assert var.grad[1].item() == pytest.approx(0.5 * (1 / 2.0 - 1 / 4.0))
+
+
+def test_gaussian_nll_accepts_pytorch_variance_shapes():
+    y, p = np.zeros((3, 2)), np.ones((3, 2))
+    full = arrayloss.gaussian_nll(y, p, np.full((3, 2), 2.0), reduction="none")
+    for var in (np.full(3, 2.0), np.full((3, 1), 2.0), np.asarray(2.0)):
+        assert np.allclose(arrayloss.gaussian_nll(y, p, var, reduction="none"), full)
+    with pytest.raises(ValueError, match=r"got var.shape=\(2,\)"):
+        arrayloss.gaussian_nll(y, p, np.ones(2))
+
+
+def test_msle_keeps_keras_clamping_of_negative_values():
+    # Keras: log(max(x, 1e-7) + 1); the clamp here is at 0 (differs by ~1e-7 in the log).
+    out = arrayloss.msle(np.array([-3.0, 1.0]), np.array([-1.0, 1.0]), reduction="none")
+    assert np.allclose(out, [0.0, 0.0])
+    assert np.isnan(arrayloss.msle(np.array([-3.0]), np.array([0.0]), clip_negative=False))
+
+
+def test_poisson_full_adds_stirling_only_above_one():
+    y, p = np.array([0.0, 1.0, 4.0]), np.zeros(3)
+    base = arrayloss.poisson_nll(y, p, reduction="none")
+    full = arrayloss.poisson_nll(y, p, full=True, reduction="none")
+    stirling = 4 * math.log(4) - 4 + 0.5 * math.log(2 * math.pi * 4)
+    assert np.allclose(full - base, [0.0, 0.0, stirling])
+
+
+# -- properties -----------------------------------------------------------------------------
+finite = st.floats(-50, 50, allow_nan=False, width=64)
+pairs = st.integers(1, 6).flatmap(lambda n: st.tuples(
+    hnp.arrays(np.float64, (n, 3), elements=finite), hnp.arrays(np.float64, (n, 3),
+                                                                elements=finite)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(pairs)
+def test_losses_are_non_negative_and_zero_at_a_perfect_prediction(arrays):
+    y, p = arrays
+    for name in NON_NEGATIVE:
+        assert np.all(arrayloss.get(name)(y, p, reduction="none") >= -1e-12), name
+        assert np.allclose(arrayloss.get(name)(y, y, reduction="none"), 0.0, atol=1e-9), name
+
+
+@settings(max_examples=10, deadline=None)
+@given(pairs)
+def test_every_backend_gives_the_numpy_value(arrays):
+    y, p = arrays
+    for backend in available_backends():
+        for name in TWO_INPUT:
+            if name.startswith("poisson"):
+                continue  # needs positive rates: covered by the conformance matrix
+            expected = arrayloss.get(name)(y, p, reduction="none")
+            result = backend.call(arrayloss.get(name), backend.asarray(y), backend.asarray(p),
+                                  reduction="none")
+            assert np.allclose(backend.to_numpy(result), expected, rtol=1e-10, atol=1e-10), (
+                name, backend.name)
+
+
+# -- penalties ------------------------------------------------------------------------------
+def test_penalties_over_a_torch_model_and_a_jax_pytree():
+    model = torch.nn.Linear(3, 2, dtype=torch.float64)
+    expected = sum(p.abs().sum().item() for p in model.parameters())
+    out = arrayloss.l1(model.parameters(), factor=1.0)
+    assert out.item() == pytest.approx(expected)
+    out.backward()
+    assert torch.equal(model.weight.grad, torch.sign(model.weight.detach()))
+
+    params = {"dense": {"w": jnp.ones((2, 2)), "b": jnp.zeros(2)}, "out": [jnp.full(3, -2.0)]}
+    assert float(arrayloss.l2(params, factor=0.5)) == pytest.approx(0.5 * (4 + 12))
+    grads = jax.grad(lambda t: arrayloss.l1_l2(t, l1=1.0, l2=1.0))(params)
+    assert np.allclose(grads["out"][0], -1.0 + 2 * -2.0)
+    assert np.allclose(grads["dense"]["b"], 1.0)  # subgradient +1 at 0, as for abs in JAX
+
+
+def test_penalty_errors():
+    with pytest.raises(ValueError, match=r"factor must be in \[0, inf\]; got -1.0"):
+        arrayloss.l2(np.ones(2), factor=-1.0)
+    with pytest.raises(TypeError, match="weights must be an array or an iterable"):
+        arrayloss.l1(3.0)
+    with pytest.raises(TypeError, match="weights\\[0\\] is a torch array and weights\\[1\\] is a "
+                                        "jax array"):
+        arrayloss.l1([torch.ones(2), jnp.ones(2)])
+    assert float(arrayloss.l1([])) == 0.0
