@@ -44,7 +44,9 @@ def check_number(
     high=1, low_open=True, high_open=True)`` accepts exactly ``0 < q < 1``.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a real number; got {value!r} of type {type(value).__name__}"
+        )
     value = float(value)  # ok: a static option, never an array
     left = "(" if low_open else "["
     right = ")" if high_open else "]"
