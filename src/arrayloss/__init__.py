@@ -5,7 +5,17 @@ array-api-strict) and returns its result in that library, on that device, in the
 computation dtype. See ``docs/`` for the shared rules and each family's conventions.
 """
 
+from ._crossentropy import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    kl_divergence,
+    negative_log_likelihood,
+    sparse_categorical_crossentropy,
+)
 from ._define import PerSample, define_loss
+from ._encoding import one_hot, to_categorical
+from ._focal import binary_focal_crossentropy, categorical_focal_crossentropy
+from ._margin import categorical_hinge, hinge, squared_hinge
 from ._penalties import l1, l1_l2, l2
 from ._registry import available, get
 from ._regression import (
@@ -34,25 +44,47 @@ pinball = pinball_loss = quantile
 tukey = tukey_biweight
 cosine_proximity = cosine_similarity
 elastic_net = l1_l2
+bce = logloss = binary_crossentropy
+cce = categorical_crossentropy
+scce = sparse_categorical_crossentropy
+nll = negative_log_likelihood
+kld = kullback_leibler_divergence = kl_divergence
+focal = binary_focal = binary_focal_crossentropy
+categorical_focal = categorical_focal_crossentropy
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PerSample",
     "available",
+    "bce",
+    "binary_crossentropy",
+    "binary_focal",
+    "binary_focal_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal",
+    "categorical_focal_crossentropy",
+    "categorical_hinge",
+    "cce",
     "cosine_proximity",
     "cosine_similarity",
     "define_loss",
     "elastic_net",
+    "focal",
     "gaussian_nll",
     "get",
+    "hinge",
     "huber",
     "huber_loss",
+    "kl_divergence",
+    "kld",
+    "kullback_leibler_divergence",
     "l1",
     "l1_l2",
     "l2",
     "log_cosh",
     "logcosh",
+    "logloss",
     "mae",
     "mape",
     "mean_absolute_error",
@@ -61,11 +93,18 @@ __all__ = [
     "mean_squared_logarithmic_error",
     "mse",
     "msle",
+    "negative_log_likelihood",
+    "nll",
+    "one_hot",
     "pinball",
     "pinball_loss",
     "poisson",
     "poisson_nll",
     "quantile",
+    "scce",
+    "sparse_categorical_crossentropy",
+    "squared_hinge",
+    "to_categorical",
     "tukey",
     "tukey_biweight",
 ]

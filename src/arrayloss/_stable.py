@@ -8,6 +8,7 @@ everywhere autodiff can reach, including the branch a ``where`` did not take.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import array_api_compat
@@ -15,6 +16,8 @@ import array_api_compat
 __all__ = [
     "absolute",
     "clamped_log",
+    "log1mexp",
+    "log_probability",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
@@ -108,6 +111,55 @@ def clamped_log(p: Any) -> Any:
     safe_p = xp.where(tiny, xp.ones_like(p), p)
     log_p = xp.log(safe_p)
     return xp.where(tiny | (log_p < LOG_FLOOR), xp.full_like(p, LOG_FLOOR), log_p)
+
+
+# PyTorch's binary_cross_entropy divides its gradient by max(p·(1 - p), 1e-12): the slope
+# of the log below its floor, so that a prediction of exactly 0 still learns.
+LOG_FLOOR_SLOPE = 1e12
+
+
+def log_probability(p: Any) -> Any:
+    """``log(p)`` of a probability: :func:`clamped_log`'s value, with a nonzero gradient
+    at the floor.
+
+    Where the exact log is below -100 (``p < 3.7e-44``, including ``p = 0``), the value is
+    ``-100 + 1e12·p``: -100 up to ``4e-32``, so the loss equals PyTorch's, while the slope
+    1e12 (PyTorch's ``binary_cross_entropy`` gradient there) keeps a confidently wrong
+    prediction of exactly 0 learning in the right direction; :func:`clamped_log` alone
+    would give it a zero gradient. The double ``where`` keeps ``1/p = inf`` of the
+    untaken branch out of the backward pass.
+    """
+    xp = _namespace(p)
+    tiny = p <= 0
+    safe_p = xp.where(tiny, xp.ones_like(p), p)
+    log_p = xp.log(safe_p)
+    floored = tiny | (log_p < LOG_FLOOR)
+    return xp.where(floored, LOG_FLOOR + LOG_FLOOR_SLOPE * p, log_p)
+
+
+def log1mexp(x: Any) -> Any:
+    """``log(1 - exp(x))`` for ``x ≤ 0``: the log of the complement of a probability
+    given by its log.
+
+    Two forms, each exact where the other loses digits (Mächler, 2012): ``log(-expm1(x))``
+    near 0, where ``1 - exp(x)`` cancels, and ``log1p(-exp(x))`` below ``-log 2``, where
+    ``exp(x)`` is small. At ``x = 0`` the value is ``-inf`` (the complement is exactly 0),
+    and a double ``where`` replaces ``x`` there by -1 first so the untaken branch's
+    gradient ``exp(x)/expm1(x) = 1/0`` never reaches the backward pass.
+    """
+    xp = _namespace(x)
+    inside = x < 0
+    safe_x = xp.where(inside, x, -xp.ones_like(x))
+    near_zero = safe_x > -0.6931471805599453  # -log 2
+    # Each branch gets an argument where it is finite, so neither gradient is NaN.
+    value = xp.where(
+        near_zero,
+        xp.log(-xp.expm1(xp.where(near_zero, safe_x, -xp.ones_like(x)))),
+        xp.log1p(-xp.exp(xp.where(near_zero, -xp.ones_like(x), safe_x))),
+    )
+    # Exactly 0 gives -inf; a positive x (no probability) or NaN gives NaN.
+    outside = xp.where(x == 0, xp.full_like(x, -math.inf), xp.full_like(x, math.nan))
+    return xp.where(inside, value, outside)
 
 
 def absolute(x: Any) -> Any:

@@ -1,0 +1,174 @@
+"""What the classification losses share: option checks, class weights, label handling and
+the passage from probabilities or logits to log-probabilities.
+
+The losses themselves live in ``_crossentropy.py`` (binary, categorical, sparse, NLL, KL),
+``_margin.py`` (hinge losses), ``_focal.py`` (focal losses) and ``_encoding.py``
+(``one_hot``, ``to_categorical``). Every helper here works on arrays of one namespace
+already cast to the computation dtype by the shared core.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from ._namespace import library_name
+from ._options import check_bool, check_number
+from ._stable import log_probability, log_sigmoid, logsumexp, one_hot_like
+
+__all__ = [
+    "CLASSIFICATION",
+    "binary_logs",
+    "categorical_logs",
+    "check_class_axis",
+    "check_common",
+    "check_ignore_index",
+    "class_weight_array",
+    "label_rows",
+    "nan_where_invalid",
+    "option_array",
+    "smooth_binary",
+    "smooth_categorical",
+]
+
+CLASSIFICATION = "classification"
+
+
+def check_common(from_logits: bool, label_smoothing: float) -> None:
+    """Validate the two options every probabilistic loss has."""
+    check_bool("from_logits", from_logits)
+    check_number("label_smoothing", label_smoothing, low=0, high=1)
+
+
+def check_class_axis(name: str, axis: tuple[int, ...]) -> int:
+    """The single class axis of a categorical loss (the core normalizes ``axis`` to a
+    tuple; several class axes have no meaning for a softmax over classes)."""
+    if len(axis) != 1:
+        raise TypeError(f"{name}: axis must be a single int (the class axis); got {axis!r}")
+    return axis[0]
+
+
+def option_array(xp: Any, value: Any, like: Any, *, name: str) -> Any:
+    """A Python number, sequence, NumPy array or array of ``like``'s library given as an
+    option (``pos_weight``, ``class_weight``), as an array of ``like``'s dtype and device."""
+    device = array_api_compat.device(like)
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number or an array of numbers; got {value!r}")
+    if isinstance(value, numbers.Real) or isinstance(value, (list, tuple, np.ndarray, np.generic)):
+        array = np.asarray(value)
+        if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+            raise TypeError(f"{name} must hold real numbers; got {value!r}")
+        return xp.asarray(array.astype(np.float64), dtype=like.dtype, device=device)
+    if not array_api_compat.is_array_api_obj(value):
+        raise TypeError(
+            f"{name} must be a number or an array of numbers; got an object of type "
+            f"{type(value).__name__}"
+        )
+    if library_name(value) != library_name(like):
+        raise TypeError(
+            f"{name} is a {library_name(value)} array while the predictions are a "
+            f"{library_name(like)} array; pass a NumPy array, a list or a "
+            f"{library_name(like)} array"
+        )
+    if xp.isdtype(value.dtype, "complex floating"):
+        raise TypeError(f"{name} must be real; got dtype {value.dtype}")
+    return xp.astype(value, like.dtype)
+
+
+def class_weight_array(xp: Any, class_weight: Any, scores: Any, axis: int) -> Any:
+    """``class_weight`` (one weight per class) shaped to broadcast along ``axis``."""
+    num_classes = scores.shape[axis]
+    weights = option_array(xp, class_weight, scores, name="class_weight")
+    if tuple(weights.shape) != (num_classes,):
+        raise ValueError(
+            f"class_weight must hold one weight per class: shape ({num_classes},) for "
+            f"y_pred of shape {tuple(scores.shape)} with the class axis {axis}; got "
+            f"shape {tuple(weights.shape)}"
+        )
+    shape = [1] * scores.ndim
+    shape[axis] = num_classes
+    return xp.reshape(weights, tuple(shape))
+
+
+def smooth_binary(y: Any, label_smoothing: float) -> Any:
+    """Keras's binary label smoothing: ``y·(1 - ls) + 0.5·ls``."""
+    return y if label_smoothing == 0 else y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+
+
+def smooth_categorical(y: Any, label_smoothing: float, num_classes: int) -> Any:
+    """Keras's categorical label smoothing: ``y·(1 - ls) + ls/C``."""
+    if label_smoothing == 0:
+        return y
+    return y * (1.0 - label_smoothing) + label_smoothing / num_classes
+
+
+def binary_logs(xp: Any, y_pred: Any, from_logits: bool) -> tuple[Any, Any]:
+    """``(log p, log(1 - p))`` of the positive class.
+
+    From logits: ``log_sigmoid(±z)``, exact for ``|z| = 1e4`` (``log(1 - sigmoid(z))``
+    would be ``log 0``). From probabilities: :func:`log_probability` of ``p`` and
+    ``1 - p``, floored at -100 as PyTorch does, with a nonzero gradient at 0 and 1 and no
+    1e-7 clip.
+    """
+    if from_logits:
+        return log_sigmoid(y_pred), log_sigmoid(-y_pred)
+    return log_probability(y_pred), log_probability(1.0 - y_pred)
+
+
+def categorical_logs(xp: Any, y_pred: Any, from_logits: bool, axis: int | tuple[int, ...]) -> Any:
+    """Log-probabilities over the class ``axis``.
+
+    From logits: ``log_softmax`` (the max shift keeps logits of 1e4 finite). From
+    probabilities: Keras renormalizes ``p / Σ p`` over the class axis first (a row that
+    does not sum to 1 is read as unnormalized probabilities), then the floored log.
+    """
+    if from_logits:
+        return y_pred - logsumexp(y_pred, axis=axis, keepdims=True)
+    return log_probability(y_pred / xp.sum(y_pred, axis=axis, keepdims=True))
+
+
+def label_rows(
+    xp: Any, labels: Any, scores: Any, axis: int, ignore_index: int | None
+) -> tuple[Any, Any, Any]:
+    """One-hot rows for integer ``labels`` (shaped like ``scores`` with a length-1 class
+    axis), with the label's validity and the ignore mask.
+
+    Returns ``(one_hot, valid, keep)``: ``valid`` is true where the label is in
+    ``[0, C)``; ``keep`` is false where it equals ``ignore_index`` (``None`` when no
+    ``ignore_index``); both have the per-sample shape (the class axis removed). Invalid and ignored labels are replaced by 0 before the one-hot
+    encoding, so their rows stay finite; the caller turns an invalid, non-ignored label
+    into NaN (SPEC section 6) and lets the core mask the ignored ones.
+    """
+    num_classes = scores.shape[axis]
+    valid = (labels >= 0) & (labels < num_classes)
+    keep = None
+    usable = valid
+    if ignore_index is not None:
+        keep = labels != ignore_index
+        usable = valid & keep
+    safe = xp.where(usable, labels, xp.zeros_like(labels))
+    rows = one_hot_like(safe, scores, axis=axis)
+    valid = xp.squeeze(valid, axis=axis)
+    keep = None if keep is None else xp.squeeze(keep, axis=axis)
+    return rows, valid, keep
+
+
+def check_ignore_index(ignore_index: Any) -> int | None:
+    if ignore_index is None:
+        return None
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"ignore_index must be an int or None; got {ignore_index!r}")
+    return int(ignore_index)
+
+
+def nan_where_invalid(xp: Any, values: Any, valid: Any, keep: Any) -> Any:
+    """NaN for a sample whose label is out of range and not ignored; 0 for an ignored
+    sample (the core masks it out; 0 keeps ``"none"`` finite)."""
+    values = xp.where(valid, values, xp.full_like(values, math.nan))
+    if keep is not None:
+        values = xp.where(keep, values, xp.zeros_like(values))
+    return values

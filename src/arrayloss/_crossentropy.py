@@ -1,0 +1,261 @@
+r"""Cross-entropy losses: binary, categorical, sparse (integer labels), NLL and KL.
+
+Probabilities go through :func:`~arrayloss._stable.log_probability` (the log floored at
+-100 as PyTorch does, never a 1e-7 clip); logits (``from_logits=True``) go through
+log-sigmoid or log-softmax, exact for logits of ``±1e4`` in float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._classification import (
+    CLASSIFICATION,
+    binary_logs,
+    categorical_logs,
+    check_class_axis,
+    check_common,
+    check_ignore_index,
+    class_weight_array,
+    label_rows,
+    nan_where_invalid,
+    option_array,
+    smooth_binary,
+    smooth_categorical,
+)
+from ._define import PerSample, define_loss
+from ._options import check_bool
+from ._stable import log_probability, xlogy
+
+__all__ = [
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "kl_divergence",
+    "negative_log_likelihood",
+    "sparse_categorical_crossentropy",
+]
+
+
+def weighted_log(xp: Any, y: Any, log_p: Any) -> Any:
+    """``y·log p``, and exactly 0 where ``y == 0`` even if ``log p = -inf`` (a class
+    masked out with a logit of ``-inf``), where the product would be ``0·inf = NaN``."""
+    return xp.where(y == 0, xp.zeros_like(log_p), y * log_p)
+
+
+@define_loss("binary_crossentropy", family=CLASSIFICATION, aliases=("bce", "logloss"))
+def binary_crossentropy(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    pos_weight: Any = None,
+) -> Any:
+    r"""Binary cross-entropy, averaged over ``axis`` (default: the last axis).
+
+    .. math:: \ell = -\operatorname{mean}_{axis}\left(w_+\,y\log p + (1 - y)\log(1 - p)\right),
+              \quad y \leftarrow y(1 - ls) + \tfrac12 ls
+
+    ``p = sigmoid(y_pred)`` with ``from_logits=True`` (computed as ``log_sigmoid``, so a
+    logit of 1e4 gives a loss of 1e4, not inf). Probabilities are not clipped at 1e-7 as
+    Keras does: the log is floored at -100 as in PyTorch's ``F.binary_cross_entropy``, and
+    a prediction of exactly 0 or 1 still has a gradient. ``pos_weight`` (``w_+``, a number
+    or an array broadcasting against ``y_pred``, e.g. one weight per output column) is
+    PyTorch's ``F.binary_cross_entropy_with_logits(pos_weight=...)``.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> loss = arrayloss.bce(xp.asarray([[1.0, 0.0]]), xp.asarray([[0.0, 0.0]]),
+    ...                      from_logits=True)
+    >>> round(float(loss), 6)
+    0.693147
+    """
+    check_common(from_logits, label_smoothing)
+    y = smooth_binary(y_true, label_smoothing)
+    log_p, log_q = binary_logs(xp, y_pred, from_logits)
+    positive = y * log_p
+    if pos_weight is not None:
+        weight = option_array(xp, pos_weight, y_pred, name="pos_weight")
+        shape = tuple(y_pred.shape)
+        if weight.ndim > len(shape) or np.broadcast_shapes(tuple(weight.shape), shape) != shape:
+            raise ValueError(
+                f"pos_weight must broadcast against y_pred of shape {shape}; got shape "
+                f"{tuple(weight.shape)}"
+            )
+        positive = weight * positive
+    return -(positive + (1.0 - y) * log_q)
+
+
+@define_loss("categorical_crossentropy", family=CLASSIFICATION, aliases=("cce",), kind="axis")
+def categorical_crossentropy(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    class_weight: Any = None,
+    axis: tuple[int, ...],
+) -> Any:
+    r"""Categorical cross-entropy over the class ``axis`` (default -1).
+
+    .. math:: \ell = -\sum_c y_c \log p_c, \quad y \leftarrow y(1 - ls) + ls/C
+
+    ``p = softmax(y_pred)`` with ``from_logits=True`` (computed as ``log_softmax``);
+    probabilities are renormalized, ``p / Σ p``, as Keras does, then the log is floored
+    at -100 (no 1e-7 clip). ``class_weight`` (one weight per class) gives each sample the
+    weight ``Σ_c y_c w_c`` of its (unsmoothed) target, as Keras's ``fit(class_weight=)``
+    does for one-hot targets; ``reduction="weighted_mean"`` then divides by the sum of
+    those weights, as PyTorch's ``F.cross_entropy(weight=...)`` does for class indices.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> loss = arrayloss.cce(xp.asarray([[0.0, 1.0]]), xp.asarray([[0.5, 2.0]]))
+    >>> round(float(loss), 6)
+    0.223144
+    """
+    check_common(from_logits, label_smoothing)
+    class_axis = check_class_axis("categorical_crossentropy", axis)
+    y = smooth_categorical(y_true, label_smoothing, y_pred.shape[class_axis])
+    log_p = categorical_logs(xp, y_pred, from_logits, class_axis)
+    values = -xp.sum(weighted_log(xp, y, log_p), axis=class_axis)
+    if class_weight is None:
+        return values
+    weights = class_weight_array(xp, class_weight, y_pred, class_axis)
+    return PerSample(values, weight=xp.sum(y_true * weights, axis=class_axis))
+
+
+def _indexed_loss(
+    xp: Any,
+    labels: Any,
+    log_p: Any,
+    axis: int,
+    *,
+    ignore_index: int | None,
+    label_smoothing: float,
+    class_weight: Any,
+) -> PerSample:
+    """The negative log-probability of each label, with PyTorch's label smoothing,
+    class weights and ignore mask; NaN for a label outside ``[0, C)``."""
+    rows, valid, keep = label_rows(xp, labels, log_p, axis, ignore_index)
+    values = -xp.sum(weighted_log(xp, rows, log_p), axis=axis)
+    weight = None
+    if class_weight is not None:
+        weights = class_weight_array(xp, class_weight, log_p, axis)
+        weight = xp.sum(rows * weights, axis=axis)
+    if label_smoothing > 0:
+        num_classes = log_p.shape[axis]
+        # PyTorch: (1 - ls)·w_y·(-log p_y) + ls/C·Σ_c w_c·(-log p_c), divided by w_y here
+        # because the core multiplies the per-sample value by the weight w_y.
+        spread = -log_p if class_weight is None else -log_p * weights / _nonzero(xp, weight,
+                                                                                  axis)
+        uniform = xp.sum(spread, axis=axis) / num_classes
+        values = (1.0 - label_smoothing) * values + label_smoothing * uniform
+    values = nan_where_invalid(xp, values, valid, keep)
+    return PerSample(values, weight=weight, mask=keep)
+
+
+def _nonzero(xp: Any, weight: Any, axis: int) -> Any:
+    # A class weight of 0 makes the sample's whole contribution 0 after the core's
+    # multiplication; dividing by 1 there keeps the value finite.
+    safe = xp.where(weight == 0, xp.ones_like(weight), weight)
+    return xp.expand_dims(safe, axis=axis)
+
+
+@define_loss("sparse_categorical_crossentropy", family=CLASSIFICATION, aliases=("scce",),
+             kind="labels")
+def sparse_categorical_crossentropy(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    class_weight: Any = None,
+    axis: int,
+) -> Any:
+    r"""Categorical cross-entropy with integer labels.
+
+    .. math:: \ell = -(1 - ls)\log p_y - \frac{ls}{C}\sum_c \frac{w_c}{w_y}\log p_c,
+              \quad\text{weighted by } w_y
+
+    ``y_true`` holds one integer label per sample: ``y_pred``'s shape without the class
+    ``axis`` (PyTorch's convention; ``axis=1`` for channels-first ``(N, C, H, W)``
+    logits) or with a length-1 class axis (Keras's). ``ignore_index`` is a mask: ignored
+    samples count in neither the numerator nor the denominator of ``"mean"``. A label
+    outside ``[0, C)`` that is not ignored gives NaN for its sample. With ``class_weight``
+    and ``reduction="weighted_mean"`` (and ``from_logits=True``) this is PyTorch's
+    ``F.cross_entropy(logits, labels, weight=w, ignore_index=i, label_smoothing=ls)``.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> logits = xp.asarray([[0.0, 0.0], [3.0, 1.0]])
+    >>> arrayloss.scce(xp.asarray([1, 7]), logits, from_logits=True, reduction="none")
+    Array([0.69314718,        nan], dtype=array_api_strict.float64)
+    """
+    check_common(from_logits, label_smoothing)
+    ignore_index = check_ignore_index(ignore_index)
+    log_p = categorical_logs(xp, y_pred, from_logits, axis)
+    return _indexed_loss(xp, y_true, log_p, axis, ignore_index=ignore_index,
+                         label_smoothing=label_smoothing, class_weight=class_weight)
+
+
+@define_loss("negative_log_likelihood", family=CLASSIFICATION, aliases=("nll",),
+             kind="labels")
+def negative_log_likelihood(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    ignore_index: int | None = None,
+    class_weight: Any = None,
+    axis: int,
+) -> Any:
+    r"""Negative log-likelihood of integer labels under log-probabilities ``y_pred``.
+
+    .. math:: \ell = -\log p_y, \quad\text{weighted by } w_y
+
+    PyTorch's ``F.nll_loss(log_probs, labels, weight=w, ignore_index=i)`` is
+    ``nll(labels, log_probs, class_weight=w, ignore_index=i, axis=1,
+    reduction="weighted_mean")``; PyTorch's default ``ignore_index=-100`` is not assumed
+    here (a label of -100 is out of range, so NaN, unless ``ignore_index=-100``).
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.nll(xp.asarray([0, 1]), xp.asarray([[-0.5, -1.0], [-2.0, -0.1]]),
+    ...               reduction="none")
+    Array([0.5, 0.1], dtype=array_api_strict.float64)
+    """
+    ignore_index = check_ignore_index(ignore_index)
+    return _indexed_loss(xp, y_true, y_pred, axis, ignore_index=ignore_index,
+                         label_smoothing=0.0, class_weight=class_weight)
+
+
+@define_loss("kl_divergence", family=CLASSIFICATION,
+             aliases=("kld", "kullback_leibler_divergence"), kind="axis")
+def kl_divergence(
+    xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool = False, axis: tuple[int, ...]
+) -> Any:
+    r"""Kullback–Leibler divergence ``KL(y_true ‖ y_pred)`` over ``axis`` (default -1).
+
+    .. math:: \ell = \sum p \log\frac{p}{q}, \quad p = y_{true},\; q = y_{pred}
+              \text{ or } \operatorname{softmax}(y_{pred})
+
+    A class with ``p = 0`` contributes exactly 0, with finite gradients (optax's
+    ``kl_divergence`` has a NaN gradient there); ``log q`` is floored at -100. Keras clips
+    both ``p`` and ``q`` to ``[1e-7, 1]`` (so ``p = 0`` adds ``1e-7·log(1e-7/q)``).
+    PyTorch's ``F.kl_div(log_q, p, reduction="batchmean")`` is the ``"mean"`` of this.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> loss = arrayloss.kld(xp.asarray([[1.0, 0.0]]), xp.asarray([[0.5, 0.5]]))
+    >>> round(float(loss), 6)
+    0.693147
+    """
+    check_bool("from_logits", from_logits)
+    log_q = categorical_logs(xp, y_pred, True, axis) if from_logits else log_probability(y_pred)
+    return xp.sum(xlogy(y_true, y_true) - weighted_log(xp, y_true, log_q), axis=axis)

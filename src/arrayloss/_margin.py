@@ -1,0 +1,80 @@
+r"""Margin (hinge) losses on raw scores.
+
+Labels are ``{-1, 1}``; a label of exactly 0 is read as -1, element by element, so ``{0, 1}``
+labels work too without Keras's data-dependent branch (Keras converts ``{0, 1}`` labels
+only when *every* label of the batch is 0 or 1, which a traced function cannot decide).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._classification import CLASSIFICATION
+from ._define import define_loss
+from ._stable import positive_part
+
+__all__ = ["categorical_hinge", "hinge", "squared_hinge"]
+
+
+def _signed(xp: Any, y_true: Any) -> Any:
+    # 0 -> -1 element by element: a `where` is traceable and leaves ±1 (and any other
+    # value) unchanged.
+    return xp.where(y_true == 0, -xp.ones_like(y_true), y_true)
+
+
+@define_loss("hinge", family=CLASSIFICATION)
+def hinge(xp: Any, y_true: Any, y_pred: Any) -> Any:
+    r"""Hinge loss, averaged over ``axis`` (default: the last axis).
+
+    .. math:: \ell = \operatorname{mean}_{axis} \max(1 - y\,\hat y, 0),
+              \quad y \in \{-1, 1\} \;(0 \text{ is read as } -1)
+
+    Keras ``hinge``; optax ``hinge_loss(scores, labels)`` (which takes ``{-1, 1}`` only);
+    scikit-learn ``hinge_loss(y, decision)`` for binary labels is the ``"mean"`` of 1-D
+    inputs. At the kink ``y·ŷ = 1`` the gradient is 0 on every backend.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.hinge(xp.asarray([1.0, 0.0]), xp.asarray([0.25, 0.5]), reduction="none")
+    Array([0.75, 1.5 ], dtype=array_api_strict.float64)
+    """
+    return positive_part(1.0 - _signed(xp, y_true) * y_pred)
+
+
+@define_loss("squared_hinge", family=CLASSIFICATION)
+def squared_hinge(xp: Any, y_true: Any, y_pred: Any) -> Any:
+    r"""Squared hinge loss, averaged over ``axis`` (default: the last axis).
+
+    .. math:: \ell = \operatorname{mean}_{axis} \max(1 - y\,\hat y, 0)^2
+
+    Keras ``squared_hinge``; torchmetrics ``binary_hinge_loss(squared=True)``.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.squared_hinge(xp.asarray([-1.0]), xp.asarray([1.0]), reduction="none")
+    Array([4.], dtype=array_api_strict.float64)
+    """
+    return positive_part(1.0 - _signed(xp, y_true) * y_pred) ** 2
+
+
+@define_loss("categorical_hinge", family=CLASSIFICATION, kind="axis")
+def categorical_hinge(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...]) -> Any:
+    r"""Categorical hinge loss over the class ``axis`` (default -1), Keras's formula.
+
+    .. math:: \ell = \max(\text{neg} - \text{pos} + 1, 0), \quad
+              \text{pos} = \sum y\,\hat y, \quad \text{neg} = \max\,(1 - y)\,\hat y
+
+    ``y_true`` is one-hot. As in Keras, the true class enters ``neg`` as 0, so when every
+    other score is negative ``neg`` is 0. optax's ``multiclass_hinge_loss`` (Crammer–Singer)
+    takes the max over the other classes only; PyTorch's ``F.multi_margin_loss`` sums the
+    margins over classes and divides by ``C`` (Weston–Watkins): neither is this formula.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.categorical_hinge(xp.asarray([[0.0, 1.0, 0.0]]),
+    ...                             xp.asarray([[0.5, 1.0, 0.75]]), reduction="none")
+    Array([0.75], dtype=array_api_strict.float64)
+    """
+    positive = xp.sum(y_true * y_pred, axis=axis)
+    negative = xp.max((1.0 - y_true) * y_pred, axis=axis)
+    return positive_part(negative - positive + 1.0)
