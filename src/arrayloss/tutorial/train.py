@@ -1,0 +1,126 @@
+"""The training loop, the same for every backend.
+
+``fit`` trains the tutorial's network for one experiment on one backend: Keras's
+``model.fit(batch_size=32, shuffle=True)`` written out. Each epoch visits the 500 training
+samples in a new random order in batches of 32 (the last one holds 20), and takes one SGD
+step per batch. After each epoch the loss and the metric are measured on the whole
+training set and on the test set; they make the learning curves. The final figures are
+those of the last epoch (what ``model.evaluate`` gives after training).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import data, model
+from .backends import Backend, Objective, get_backend
+from .experiments import EXPERIMENTS, Experiment
+
+__all__ = ["BATCH_SIZE", "LEARNING_RATE", "MOMENTUM", "Result", "fit"]
+
+BATCH_SIZE = 32
+LEARNING_RATE = 0.01
+MOMENTUM = 0.9
+
+Progress = Callable[[Experiment, str, int, int], None]
+
+
+@dataclass
+class Result:
+    """What one run gives: the final figures, the learning curves and the time taken."""
+
+    experiment: Experiment
+    backend: str
+    seed: int
+    epochs: int
+    train: float = float("nan")
+    test: float = float("nan")
+    history: dict[str, list[float]] = field(default_factory=lambda: {
+        "loss": [], "val_loss": [], "metric": [], "val_metric": []})
+    seconds: float = 0.0
+
+
+def _rng(seed: int, experiment: Experiment) -> np.random.Generator:
+    # One stream per (seed, experiment): the same start and the same batches on every
+    # backend, whichever experiments are run together.
+    return np.random.default_rng((seed, EXPERIMENTS.index(experiment)))
+
+
+def fit(experiment: Experiment, backend: Backend | str, *, seed: int = 0,
+        epochs: int | None = None, n_train: int | None = None,
+        progress: Progress | None = None) -> Result:
+    """Train and measure one experiment on one backend.
+
+    ``epochs`` (default: the tutorial's) and ``n_train`` (default: all 500 training
+    samples) shorten a run for tests. ``progress(experiment, backend, epoch, epochs)`` is
+    called after every epoch.
+    """
+    import arrayloss
+
+    backend = get_backend(backend) if isinstance(backend, str) else backend
+    epochs = experiment.epochs if epochs is None else epochs
+    dataset = data.load(experiment.problem, experiment.targets)
+    x_train, y_train = dataset.x_train[:n_train], dataset.y_train[:n_train]
+    rng = _rng(seed, experiment)
+    # One output per target column, or one per class for integer labels.
+    n_out = (y_train.shape[1] if y_train.ndim == 2
+             else int(max(dataset.y_train.max(), dataset.y_test.max())) + 1)
+    params = model.init_params(rng, x_train.shape[1], experiment.hidden, n_out)
+
+    # From here on every array is the backend's; only the batch order comes from NumPy.
+    asarray = backend.asarray
+    params = {k: asarray(v) for k, v in params.items()}
+    velocity = model.zeros_like_params(params)
+    objective = Objective(arrayloss.get(experiment.loss), experiment.output)
+    xp_take = model.take_rows
+    value_and_grad = backend.value_and_grad(objective)
+
+    def train_step(params, velocity, x, y, batch, keep):
+        # One SGD step on the rows `batch` of the training set. Every batch has BATCH_SIZE
+        # rows (one compiled shape under jax.jit); the last batch of an epoch is padded
+        # with repeated rows that `keep` masks out, so the loss is the mean over its real
+        # rows, as Keras's smaller last batch gives.
+        value, grads = value_and_grad(params, xp_take(x, batch), xp_take(y, batch), keep)
+        params, velocity = model.sgd_momentum(params, velocity, grads,
+                                              learning_rate=LEARNING_RATE,
+                                              momentum=MOMENTUM)
+        return params, velocity, value
+
+    def evaluate(params, x, y):
+        y_pred = model.forward(params, x, experiment.output)
+        return objective.loss(y, y_pred), model.metric(experiment.metric, y, y_pred)
+
+    train_step = backend.compile(train_step)
+    evaluate = backend.compile(evaluate)
+    splits = [(asarray(x_train), asarray(y_train)),
+              (asarray(dataset.x_test), asarray(dataset.y_test))]
+    x_all, y_all = splits[0]
+
+    n = x_train.shape[0]
+    n_batches = -(-n // BATCH_SIZE)
+    keep = np.arange(n_batches * BATCH_SIZE).reshape(n_batches, BATCH_SIZE) < n
+    result = Result(experiment, backend.name, seed, epochs)
+    start = time.perf_counter()
+    with backend.running():
+        for epoch in range(epochs):
+            # A new order each epoch (Keras's shuffle=True), cut into batches; np.resize
+            # repeats the order to fill the last batch, whose extra rows `keep` masks out.
+            order = np.resize(rng.permutation(n), keep.shape)
+            for batch, kept in zip(order, keep, strict=True):
+                params, velocity, _ = train_step(params, velocity, x_all, y_all,
+                                                 asarray(batch), asarray(kept))
+            for (x, y), prefix in zip(splits, ("", "val_"), strict=True):
+                loss, score = evaluate(params, x, y)
+                result.history[prefix + "loss"].append(float(backend.to_numpy(loss)))
+                result.history[prefix + "metric"].append(float(backend.to_numpy(score)))
+            if progress is not None:
+                progress(experiment, backend.name, epoch + 1, epochs)
+    result.seconds = time.perf_counter() - start
+    if epochs:
+        result.train = result.history["metric"][-1]
+        result.test = result.history["val_metric"][-1]
+    return result
