@@ -11,7 +11,7 @@ from typing import Any
 
 from ._classification import CLASSIFICATION
 from ._define import define_loss
-from ._stable import positive_part
+from ._stable import positive_part, reduce_max
 
 __all__ = ["categorical_hinge", "hinge", "squared_hinge"]
 
@@ -76,5 +76,5 @@ def categorical_hinge(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...
     Array([0.75], dtype=array_api_strict.float64)
     """
     positive = xp.sum(y_true * y_pred, axis=axis)
-    negative = xp.max((1.0 - y_true) * y_pred, axis=axis)
+    negative = reduce_max((1.0 - y_true) * y_pred, axis=axis)
     return positive_part(negative - positive + 1.0)

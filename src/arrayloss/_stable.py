@@ -23,6 +23,7 @@ __all__ = [
     "logsumexp",
     "one_hot_like",
     "positive_part",
+    "reduce_max",
     "safe_divide",
     "safe_sqrt",
     "sigmoid",
@@ -72,13 +73,30 @@ def logsumexp(x: Any, /, *, axis: int | tuple[int, ...], keepdims: bool = False)
     exactly: ``d/dx [m + log Σ exp(x - m)]`` is ``softmax(x)`` whatever ``m`` is.
     """
     xp = _namespace(x)
-    shift = xp.max(x, axis=axis, keepdims=True)
+    shift = reduce_max(x, axis=axis, keepdims=True)
     shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
     total = xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)
     out = xp.log(total) + shift
     if not keepdims:
         out = xp.squeeze(out, axis=axis)
     return out
+
+
+def reduce_max(x: Any, /, *, axis: int | tuple[int, ...], keepdims: bool = False) -> Any:
+    """``max(x, axis)`` that also works on an empty batch on Dask.
+
+    Dask's chunked ``max`` fails on zero-size chunks ("zero-size array to reduction
+    operation maximum") even when only another axis is empty and the result is simply
+    empty. A zero in the (static) shape outside ``axis`` means an empty result: ``sum``
+    gives it with the right shape and dtype on every backend. An empty ``axis`` itself
+    still has no maximum and raises, as everywhere.
+    """
+    xp = _namespace(x)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    kept = [n for i, n in enumerate(x.shape) if i not in {a % x.ndim for a in axes}]
+    if 0 in kept:
+        return xp.sum(x, axis=axis, keepdims=keepdims)
+    return xp.max(x, axis=axis, keepdims=keepdims)
 
 
 def log_softmax(x: Any, /, *, axis: int) -> Any:

@@ -1,0 +1,209 @@
+"""Conformance rows of the classification family.
+
+The references are plain float64 NumPy written from the formulas (Keras, PyTorch), never
+calling arrayloss: the log of a probability floored at -100 (PyTorch's rule), log-softmax
+with the max shift, and the focal factor from ``log1p``/``expm1``. Per-sample values
+average the last axis for the element-wise losses and reduce the class axis for the others.
+
+``class_weight`` and ``ignore_index`` change the denominators of ``"mean"`` and
+``"weighted_mean"``, which this table's runner derives from ``sample_weight`` and ``mask``
+only; their rows live in ``tests/test_classification.py`` with their own reductions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cases import case
+
+SHAPE = (6, 5)
+C = 5
+
+
+def _log(p):
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(p), -100.0)
+
+
+def _log_sigmoid(z):
+    return -np.logaddexp(0.0, -z)
+
+
+def _log_softmax(z, axis=-1):
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _last(values):
+    return values.mean(axis=-1) if values.ndim >= 2 else values
+
+
+# -- inputs --------------------------------------------------------------------------------
+def binary_probs(rng):
+    return rng.integers(0, 2, SHAPE).astype(float), rng.uniform(0.05, 0.95, SHAPE)
+
+
+def binary_logits(rng):
+    return rng.integers(0, 2, SHAPE).astype(float), 3.0 * rng.normal(size=SHAPE)
+
+
+def binary_extreme(rng):
+    """Probabilities of exactly 0 and 1, right and wrong."""
+    y = np.tile([1.0, 0.0, 1.0, 0.0, 1.0], (SHAPE[0], 1))
+    p = np.tile([0.0, 1.0, 1.0, 0.0, 0.5], (SHAPE[0], 1))
+    return y, p
+
+
+def huge_logits(rng):
+    return rng.integers(0, 2, SHAPE).astype(float), rng.choice([-1e4, 1e4, 30.0, -30.0], SHAPE)
+
+
+def onehot_probs(rng):
+    y = np.eye(C)[rng.integers(0, C, SHAPE[0])]
+    return y, rng.uniform(0.05, 1.0, SHAPE)  # unnormalized: renormalized over the classes
+
+
+def onehot_logits(rng):
+    return np.eye(C)[rng.integers(0, C, SHAPE[0])], 2.0 * rng.normal(size=SHAPE)
+
+
+def onehot_huge(rng):
+    y = np.eye(C)[rng.integers(0, C, SHAPE[0])]
+    return y, rng.choice([-1e4, 1e4, 0.0], SHAPE)
+
+
+def labels_bad(rng):
+    labels = rng.integers(0, C, SHAPE[0])
+    labels[[0, 3]] = [C, -1]  # out of range: NaN for those samples
+    return labels, 2.0 * rng.normal(size=SHAPE)
+
+
+def labels_column(rng):
+    return rng.integers(0, C, (SHAPE[0], 1)), rng.uniform(0.05, 1.0, SHAPE)
+
+
+def labels_images(rng):
+    return rng.integers(0, 3, (2, 2, 3)), rng.normal(size=(2, 3, 2, 3))  # (N, C, H, W)
+
+
+def log_probs(rng):
+    return rng.integers(0, C, SHAPE[0]), _log_softmax(rng.normal(size=SHAPE))
+
+
+def signed_or_zero(rng):
+    """{-1, 1} and {0, 1} labels in one batch: 0 is read as -1 element by element."""
+    return rng.choice([-1.0, 0.0, 1.0], SHAPE), 2.0 * rng.normal(size=SHAPE)
+
+
+def distributions(rng):
+    p = rng.uniform(0.0, 1.0, SHAPE)
+    p[:, 0] = 0.0  # p = 0 contributes exactly 0
+    return p / p.sum(-1, keepdims=True), rng.dirichlet(np.ones(C), SHAPE[0])
+
+
+# -- references ----------------------------------------------------------------------------
+def ref_bce(y, p, from_logits=False, label_smoothing=0.0, pos_weight=None):
+    y = y * (1 - label_smoothing) + 0.5 * label_smoothing
+    lp, lq = (_log_sigmoid(p), _log_sigmoid(-p)) if from_logits else (_log(p), _log(1 - p))
+    w = 1.0 if pos_weight is None else np.asarray(pos_weight)
+    return _last(-(w * y * lp + (1 - y) * lq))
+
+
+def ref_cce(y, p, from_logits=False, label_smoothing=0.0, axis=-1):
+    y = y * (1 - label_smoothing) + label_smoothing / p.shape[axis]
+    lp = _log_softmax(p, axis) if from_logits else _log(p / p.sum(axis, keepdims=True))
+    return -(y * lp).sum(axis)
+
+
+def ref_scce(labels, p, from_logits=False, label_smoothing=0.0, axis=-1):
+    axis = axis % p.ndim
+    if labels.ndim == p.ndim:
+        labels = labels.squeeze(axis)
+    lp = _log_softmax(p, axis) if from_logits else _log(p / p.sum(axis, keepdims=True))
+    lp = np.moveaxis(lp, axis, -1)
+    valid = (labels >= 0) & (labels < lp.shape[-1])
+    picked = np.take_along_axis(lp, np.where(valid, labels, 0)[..., None], -1)[..., 0]
+    values = -(1 - label_smoothing) * picked - label_smoothing * lp.mean(-1)
+    return np.where(valid, values, np.nan)
+
+
+def ref_nll(labels, lp):
+    return -np.take_along_axis(lp, labels[:, None], -1)[:, 0]
+
+
+def ref_hinge(y, s):
+    return _last(np.maximum(1 - np.where(y == 0, -1.0, y) * s, 0.0))
+
+
+def ref_squared_hinge(y, s):
+    return _last(np.maximum(1 - np.where(y == 0, -1.0, y) * s, 0.0) ** 2)
+
+
+def ref_categorical_hinge(y, s):
+    pos = (y * s).sum(-1)
+    neg = ((1 - y) * s).max(-1)
+    return np.maximum(neg - pos + 1, 0.0)
+
+
+def ref_kld(p, q, from_logits=False):
+    lq = _log_softmax(q) if from_logits else _log(q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p == 0, 0.0, p * (np.log(p) - lq))
+    return terms.sum(-1)
+
+
+def ref_binary_focal(y, p, apply_class_balancing=False, alpha=0.25, gamma=2.0,
+                     from_logits=False, label_smoothing=0.0):
+    y = y * (1 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        lp, lq = _log_sigmoid(p), _log_sigmoid(-p)
+        miss = y * np.exp(lq) + (1 - y) * np.exp(lp)  # 1 - p_t
+    else:
+        lp, lq = _log(p), _log(1 - p)
+        miss = y * (1 - p) + (1 - y) * p
+    values = miss**gamma * -(y * lp + (1 - y) * lq)
+    if apply_class_balancing:
+        values = (alpha * y + (1 - alpha) * (1 - y)) * values
+    return _last(values)
+
+
+def ref_categorical_focal(y, p, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0):
+    y = y * (1 - label_smoothing) + label_smoothing / p.shape[-1]
+    lp = _log_softmax(p) if from_logits else _log(p / p.sum(-1, keepdims=True))
+    return (alpha * (-np.expm1(lp)) ** gamma * -(y * lp)).sum(-1)
+
+
+# -- rows (few and dense: each row runs on every backend, dtype and reduction) ------------
+LABELS = {"float_inputs": (1,)}
+
+case("binary_crossentropy", binary_probs, ref_bce)
+case("binary_crossentropy", binary_logits, ref_bce,
+     options={"from_logits": True, "label_smoothing": 0.1,
+              "pos_weight": [0.5, 1.0, 2.0, 3.0, 1.5]})
+case("binary_crossentropy", binary_extreme, ref_bce, label="exact_0_1", smooth=False)
+case("binary_crossentropy", huge_logits, ref_bce, options={"from_logits": True},
+     label="huge", smooth=False)
+case("categorical_crossentropy", onehot_probs, ref_cce)
+case("categorical_crossentropy", onehot_logits, ref_cce,
+     options={"from_logits": True, "label_smoothing": 0.2})
+case("categorical_crossentropy", onehot_huge, ref_cce, options={"from_logits": True},
+     label="huge", smooth=False)
+case("sparse_categorical_crossentropy", labels_column, ref_scce, label="column", **LABELS)
+case("sparse_categorical_crossentropy", labels_images, ref_scce,
+     options={"from_logits": True, "axis": 1, "label_smoothing": 0.1}, label="nchw", **LABELS)
+case("sparse_categorical_crossentropy", labels_bad, ref_scce, options={"from_logits": True},
+     label="out_of_range", smooth=False, **LABELS)
+case("negative_log_likelihood", log_probs, ref_nll, **LABELS)
+case("hinge", signed_or_zero, ref_hinge)
+case("squared_hinge", signed_or_zero, ref_squared_hinge)
+case("categorical_hinge", onehot_logits, ref_categorical_hinge)
+case("kl_divergence", distributions, ref_kld)
+case("binary_focal_crossentropy", binary_logits, ref_binary_focal,
+     options={"from_logits": True, "apply_class_balancing": True, "alpha": 0.4,
+              "gamma": 1.5, "label_smoothing": 0.1})
+case("binary_focal_crossentropy", huge_logits, ref_binary_focal,
+     options={"from_logits": True}, label="huge", smooth=False)
+case("categorical_focal_crossentropy", onehot_probs, ref_categorical_focal,
+     options={"gamma": 3.0, "label_smoothing": 0.1})
+case("categorical_focal_crossentropy", onehot_huge, ref_categorical_focal,
+     options={"from_logits": True}, label="huge", smooth=False)
