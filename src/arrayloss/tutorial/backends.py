@@ -7,7 +7,8 @@ code, run on each library's arrays. A backend supplies:
 - ``value_and_grad(objective)``: a function ``(params, x, y, keep) -> (loss, grads)``:
   PyTorch by autograd, JAX by ``jax.value_and_grad``, NumPy by backpropagation written by
   hand from ``arrayloss.gradient`` (the loss's gradient with respect to the prediction);
-- ``compile(fn)``: ``jax.jit`` for JAX (one trace per input shape), nothing elsewhere.
+- ``compile(fn)``: ``jax.jit`` for JAX (the whole epoch is compiled once), nothing
+  elsewhere; ``loop(step, state, *rows)``: a Python loop, or ``jax.lax.scan`` for JAX.
 
 Frameworks are imported only when their backend is used.
 """
@@ -58,6 +59,12 @@ class Backend:
 
     def compile(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn
+
+    def loop(self, step: Callable[..., Any], state: Any, *rows: Any) -> Any:
+        """``state = step(state, *row)`` for each row (along the first axis) of ``rows``."""
+        for row in zip(*rows, strict=True):
+            state = step(state, *row)
+        return state
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -158,6 +165,13 @@ class JaxBackend(Backend):
         import jax
 
         return jax.jit(fn)
+
+    def loop(self, step: Callable[..., Any], state: Any, *rows: Any) -> Any:
+        # The same loop as a `lax.scan`: under jit, a Python loop would be unrolled into
+        # one copy of the step per batch, and compiling 16 copies takes many seconds.
+        import jax
+
+        return jax.lax.scan(lambda s, row: (step(s, *row), None), state, rows)[0]
 
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NumpyBackend(), TorchBackend(),

@@ -76,47 +76,49 @@ def fit(experiment: Experiment, backend: Backend | str, *, seed: int = 0,
     params = {k: asarray(v) for k, v in params.items()}
     velocity = model.zeros_like_params(params)
     objective = Objective(arrayloss.get(experiment.loss), experiment.output)
-    xp_take = model.take_rows
     value_and_grad = backend.value_and_grad(objective)
 
-    def train_step(params, velocity, x, y, batch, keep):
-        # One SGD step on the rows `batch` of the training set. Every batch has BATCH_SIZE
-        # rows (one compiled shape under jax.jit); the last batch of an epoch is padded
-        # with repeated rows that `keep` masks out, so the loss is the mean over its real
-        # rows, as Keras's smaller last batch gives.
-        value, grads = value_and_grad(params, xp_take(x, batch), xp_take(y, batch), keep)
-        params, velocity = model.sgd_momentum(params, velocity, grads,
-                                              learning_rate=LEARNING_RATE,
-                                              momentum=MOMENTUM)
-        return params, velocity, value
+    def train_step(state, x, y, batch, keep):
+        # One SGD step on the rows `batch` of the training set (x, y). Every batch has
+        # BATCH_SIZE rows (one compiled shape under jax.jit); the last batch of an epoch
+        # is padded with repeated rows that `keep` masks out of the loss's mean, so the
+        # step is the one Keras's smaller last batch gives.
+        params, velocity = state
+        _, grads = value_and_grad(params, model.take_rows(x, batch),
+                                  model.take_rows(y, batch), keep)
+        return model.sgd_momentum(params, velocity, grads, learning_rate=LEARNING_RATE,
+                                  momentum=MOMENTUM)
 
     def evaluate(params, x, y):
         y_pred = model.forward(params, x, experiment.output)
         return objective.loss(y, y_pred), model.metric(experiment.metric, y, y_pred)
 
-    train_step = backend.compile(train_step)
-    evaluate = backend.compile(evaluate)
-    splits = [(asarray(x_train), asarray(y_train)),
-              (asarray(dataset.x_test), asarray(dataset.y_test))]
-    x_all, y_all = splits[0]
+    def train_epoch(params, velocity, batches, keeps, x, y, x_test, y_test):
+        # One pass over the batches (rows of `batches`), then the loss and the metric on
+        # the training and the test set: one point of each learning curve.
+        params, velocity = backend.loop(
+            lambda state, batch, keep: train_step(state, x, y, batch, keep),
+            (params, velocity), batches, keeps)
+        return params, velocity, (*evaluate(params, x, y), *evaluate(params, x_test, y_test))
+
+    train_epoch = backend.compile(train_epoch)  # jax.jit: one compile per experiment
+    splits = [asarray(a) for a in (x_train, y_train, dataset.x_test, dataset.y_test)]
 
     n = x_train.shape[0]
     n_batches = -(-n // BATCH_SIZE)
-    keep = np.arange(n_batches * BATCH_SIZE).reshape(n_batches, BATCH_SIZE) < n
+    keeps = asarray(np.arange(n_batches * BATCH_SIZE).reshape(n_batches, BATCH_SIZE) < n)
     result = Result(experiment, backend.name, seed, epochs)
     start = time.perf_counter()
     with backend.running():
         for epoch in range(epochs):
             # A new order each epoch (Keras's shuffle=True), cut into batches; np.resize
-            # repeats the order to fill the last batch, whose extra rows `keep` masks out.
-            order = np.resize(rng.permutation(n), keep.shape)
-            for batch, kept in zip(order, keep, strict=True):
-                params, velocity, _ = train_step(params, velocity, x_all, y_all,
-                                                 asarray(batch), asarray(kept))
-            for (x, y), prefix in zip(splits, ("", "val_"), strict=True):
-                loss, score = evaluate(params, x, y)
-                result.history[prefix + "loss"].append(float(backend.to_numpy(loss)))
-                result.history[prefix + "metric"].append(float(backend.to_numpy(score)))
+            # repeats the order to fill the last batch, whose extra rows `keeps` masks out.
+            batches = np.resize(rng.permutation(n), (n_batches, BATCH_SIZE))
+            params, velocity, figures = train_epoch(params, velocity, asarray(batches),
+                                                    keeps, *splits)
+            for key, value in zip(("loss", "metric", "val_loss", "val_metric"), figures,
+                                  strict=True):
+                result.history[key].append(float(backend.to_numpy(value)))
             if progress is not None:
                 progress(experiment, backend.name, epoch + 1, epochs)
     result.seconds = time.perf_counter() - start
