@@ -1,0 +1,236 @@
+"""Peer rows of the classification family: Keras 3, PyTorch, optax and scikit-learn.
+
+Each ``compute`` takes the arrayloss inputs (``y_true``, ``y_pred``; float64 NumPy, integer
+labels) and calls the peer in its own argument order. Keras runs on its JAX backend
+(float32), so its rows use inputs away from its 1e-7 clip and a float32 tolerance. Rows
+with ``difference`` pin where arrayloss deliberately departs from the peer.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .peers import peer
+
+N, C = 8, 4
+KERAS_RTOL = 2e-5
+
+
+def _keras():
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    return keras
+
+
+def _torch(x):
+    import torch
+
+    return torch.asarray(np.asarray(x))
+
+
+def _jnp(x):
+    import jax.numpy as jnp
+
+    return jnp.asarray(np.asarray(x, dtype=np.float32))
+
+
+# -- inputs --------------------------------------------------------------------------------
+def binary_probs(rng):
+    return rng.integers(0, 2, (N, C)).astype(float), rng.uniform(0.02, 0.98, (N, C))
+
+
+def binary_logits(rng):
+    return rng.integers(0, 2, (N, C)).astype(float), 3.0 * rng.normal(size=(N, C))
+
+
+def binary_1d(rng):
+    return rng.integers(0, 2, N).astype(float), rng.uniform(0.02, 0.98, N)
+
+
+def exact_wrong(rng):
+    return np.ones((N, 1)), np.zeros((N, 1))
+
+
+def huge_wrong(rng):
+    return np.tile([1.0, 0.0], (N, 1)), np.tile([-1e4, 1e4], (N, 1))
+
+
+def onehot_probs(rng):
+    return np.eye(C)[rng.integers(0, C, N)], rng.uniform(0.05, 1.0, (N, C))
+
+
+def onehot_logits(rng):
+    return np.eye(C)[rng.integers(0, C, N)], 2.0 * rng.normal(size=(N, C))
+
+
+def labels_probs(rng):
+    return rng.integers(0, C, N), rng.uniform(0.05, 1.0, (N, C))
+
+
+def labels_logits(rng):
+    labels = rng.integers(0, C, N)
+    labels[[1, 5]] = 2  # some ignored samples for ignore_index=2
+    return labels, 2.0 * rng.normal(size=(N, C))
+
+
+def labels_log_probs(rng):
+    z = rng.normal(size=(N, C))
+    return rng.integers(0, C, N), z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def signed(rng):
+    return rng.choice([-1.0, 1.0], (N, C)), 2.0 * rng.normal(size=(N, C))
+
+
+def mixed_signs(rng):
+    return rng.choice([-1.0, 0.0, 1.0], (N, C)), 2.0 * rng.normal(size=(N, C))
+
+
+def signed_1d(rng):
+    return rng.choice([-1.0, 1.0], N), 2.0 * rng.normal(size=N)
+
+
+def distributions(rng):
+    return rng.dirichlet(np.ones(C), N), rng.dirichlet(np.ones(C), N)
+
+
+def distributions_logits(rng):
+    return rng.dirichlet(np.ones(C), N), 2.0 * rng.normal(size=(N, C))
+
+
+CLASS_WEIGHT = [0.5, 2.0, 1.0, 3.0]
+POS_WEIGHT = [0.5, 1.0, 2.0, 4.0]
+
+
+# -- Keras 3 -------------------------------------------------------------------------------
+def _keras_loss(name, **options):
+    def compute(y, p):
+        return np.asarray(getattr(_keras().losses, name)(y, p, **options))
+    return compute
+
+
+for _loss, _inputs, _opts, _kopts in [
+    ("binary_crossentropy", binary_probs, {}, {}),
+    ("binary_crossentropy", binary_logits, {"from_logits": True, "label_smoothing": 0.2},
+     {"from_logits": True, "label_smoothing": 0.2}),
+    ("categorical_crossentropy", onehot_probs, {}, {}),
+    ("categorical_crossentropy", onehot_logits, {"from_logits": True, "label_smoothing": 0.1},
+     {"from_logits": True, "label_smoothing": 0.1}),
+    ("sparse_categorical_crossentropy", labels_probs, {}, {}),
+    ("sparse_categorical_crossentropy", labels_logits, {"from_logits": True},
+     {"from_logits": True}),
+    ("hinge", signed, {}, {}),
+    ("squared_hinge", binary_logits, {}, {}),  # {0, 1} labels: Keras converts them too
+    ("categorical_hinge", onehot_logits, {}, {}),
+    ("kl_divergence", distributions, {}, {}),
+    ("binary_focal_crossentropy", binary_probs, {}, {}),
+    ("binary_focal_crossentropy", binary_logits,
+     {"from_logits": True, "apply_class_balancing": True, "gamma": 1.5, "alpha": 0.3},
+     {"from_logits": True, "apply_class_balancing": True, "gamma": 1.5, "alpha": 0.3}),
+    ("categorical_focal_crossentropy", onehot_probs, {"gamma": 3.0}, {"gamma": 3.0}),
+    ("categorical_focal_crossentropy", onehot_logits,
+     {"from_logits": True, "label_smoothing": 0.1},
+     {"from_logits": True, "label_smoothing": 0.1}),
+]:
+    peer(_loss, "keras", f"keras.losses.{_loss}", _inputs, _keras_loss(_loss, **_kopts),
+         options=_opts, reduction="none", rtol=KERAS_RTOL)
+
+peer("binary_crossentropy", "keras", "keras.losses.binary_crossentropy", exact_wrong,
+     _keras_loss("binary_crossentropy"), reduction="none", rtol=KERAS_RTOL,
+     difference="Keras clips p to [1e-7, 1 - 1e-7]: 16.118 with a zero gradient for (y=1, "
+                "p=0); arrayloss floors the log at -100 as PyTorch does (100, gradient kept)")
+peer("binary_focal_crossentropy", "keras", "keras.losses.binary_focal_crossentropy",
+     huge_wrong, _keras_loss("binary_focal_crossentropy", from_logits=True),
+     options={"from_logits": True}, reduction="none", rtol=KERAS_RTOL,
+     difference="Keras takes sigmoid then clips: the loss caps at 15.94 with a zero gradient "
+                "for a wrong logit of 1e4; arrayloss works in log space (1e4)")
+peer("hinge", "keras", "keras.losses.hinge", mixed_signs, _keras_loss("hinge"),
+     reduction="none", rtol=KERAS_RTOL,
+     difference="Keras maps {0, 1} to {-1, 1} only when every label is 0 or 1; arrayloss reads "
+                "each 0 as -1, so a batch mixing -1, 0 and 1 differs")
+
+
+# -- PyTorch -------------------------------------------------------------------------------
+def _F():
+    import torch.nn.functional as F
+
+    return F
+
+
+peer("binary_crossentropy", "torch", "torch.nn.functional.binary_cross_entropy", binary_probs,
+     lambda y, p: _F().binary_cross_entropy(_torch(p), _torch(y)).numpy())
+peer("binary_crossentropy", "torch", "torch.nn.functional.binary_cross_entropy", exact_wrong,
+     lambda y, p: _F().binary_cross_entropy(_torch(p), _torch(y)).numpy())
+peer("binary_crossentropy", "torch", "torch.nn.functional.binary_cross_entropy_with_logits",
+     binary_logits,
+     lambda y, z: _F().binary_cross_entropy_with_logits(
+         _torch(z), _torch(y), pos_weight=_torch(POS_WEIGHT)).numpy(),
+     options={"from_logits": True, "pos_weight": POS_WEIGHT})
+peer("categorical_crossentropy", "torch", "torch.nn.functional.cross_entropy", onehot_logits,
+     lambda y, z: _F().cross_entropy(_torch(z), _torch(y), label_smoothing=0.1).numpy(),
+     options={"from_logits": True, "label_smoothing": 0.1})
+peer("sparse_categorical_crossentropy", "torch", "torch.nn.functional.cross_entropy",
+     labels_logits,
+     lambda y, z: _F().cross_entropy(_torch(z), _torch(y), weight=_torch(CLASS_WEIGHT),
+                                     ignore_index=2, label_smoothing=0.2).numpy(),
+     options={"from_logits": True, "class_weight": CLASS_WEIGHT, "ignore_index": 2,
+              "label_smoothing": 0.2}, reduction="weighted_mean")
+peer("sparse_categorical_crossentropy", "torch", "torch.nn.functional.cross_entropy",
+     labels_logits,
+     lambda y, z: _F().cross_entropy(_torch(z), _torch(y), ignore_index=2).numpy(),
+     options={"from_logits": True, "ignore_index": 2})
+peer("negative_log_likelihood", "torch", "torch.nn.functional.nll_loss", labels_log_probs,
+     lambda y, lp: _F().nll_loss(_torch(lp), _torch(y), weight=_torch(CLASS_WEIGHT)).numpy(),
+     options={"class_weight": CLASS_WEIGHT}, reduction="weighted_mean")
+peer("kl_divergence", "torch", "torch.nn.functional.kl_div", distributions,
+     lambda p, q: _F().kl_div(_torch(np.log(q)), _torch(p), reduction="batchmean").numpy())
+
+
+# -- optax ---------------------------------------------------------------------------------
+def _optax():
+    import optax
+
+    return optax
+
+
+OPTAX_RTOL = 2e-5  # optax runs in float32 unless jax_enable_x64 is set
+peer("binary_crossentropy", "optax", "optax.sigmoid_binary_cross_entropy", binary_logits,
+     lambda y, z: np.mean(_optax().sigmoid_binary_cross_entropy(_jnp(z), _jnp(y))),
+     options={"from_logits": True}, rtol=OPTAX_RTOL)
+peer("categorical_crossentropy", "optax", "optax.softmax_cross_entropy", onehot_logits,
+     lambda y, z: np.asarray(_optax().softmax_cross_entropy(_jnp(z), _jnp(y))),
+     options={"from_logits": True}, reduction="none", rtol=OPTAX_RTOL)
+peer("sparse_categorical_crossentropy", "optax",
+     "optax.softmax_cross_entropy_with_integer_labels", labels_logits,
+     lambda y, z: np.asarray(_optax().softmax_cross_entropy_with_integer_labels(
+         _jnp(z), np.asarray(y))),
+     options={"from_logits": True}, reduction="none", rtol=OPTAX_RTOL)
+peer("binary_focal_crossentropy", "optax", "optax.sigmoid_focal_loss", binary_logits,
+     lambda y, z: np.mean(_optax().sigmoid_focal_loss(_jnp(z), _jnp(y), alpha=None, gamma=2.0)),
+     options={"from_logits": True}, rtol=OPTAX_RTOL)
+peer("binary_focal_crossentropy", "optax", "optax.sigmoid_focal_loss", binary_logits,
+     lambda y, z: np.mean(_optax().sigmoid_focal_loss(_jnp(z), _jnp(y), alpha=0.25)),
+     options={"from_logits": True, "apply_class_balancing": True, "alpha": 0.25},
+     rtol=OPTAX_RTOL)
+peer("hinge", "optax", "optax.hinge_loss", signed,
+     lambda y, s: np.mean(_optax().hinge_loss(_jnp(s), _jnp(y))), rtol=OPTAX_RTOL)
+
+
+# -- scikit-learn --------------------------------------------------------------------------
+def _log_loss(y, p):
+    from sklearn.metrics import log_loss
+
+    return log_loss(y, p, labels=[0, 1])
+
+
+def _hinge_loss(y, s):
+    from sklearn.metrics import hinge_loss
+
+    return hinge_loss(y, s)
+
+
+peer("binary_crossentropy", "sklearn", "sklearn.metrics.log_loss", binary_1d, _log_loss)
+peer("hinge", "sklearn", "sklearn.metrics.hinge_loss", signed_1d, _hinge_loss)
