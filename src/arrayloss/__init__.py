@@ -15,6 +15,7 @@ from ._crossentropy import (
 from ._define import PerSample, define_loss
 from ._encoding import one_hot, to_categorical
 from ._focal import binary_focal_crossentropy, categorical_focal_crossentropy
+from ._gradients import gradient, has_closed_form, hessian_diagonal, value_and_gradient
 from ._margin import categorical_hinge, hinge, squared_hinge
 from ._penalties import l1, l1_l2, l2
 from ._registry import available, get
@@ -73,6 +74,9 @@ __all__ = [
     "focal",
     "gaussian_nll",
     "get",
+    "gradient",
+    "has_closed_form",
+    "hessian_diagonal",
     "hinge",
     "huber",
     "huber_loss",
@@ -107,4 +111,5 @@ __all__ = [
     "to_categorical",
     "tukey",
     "tukey_biweight",
+    "value_and_gradient",
 ]
