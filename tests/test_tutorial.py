@@ -64,10 +64,15 @@ def test_short_run_learns_on_every_backend(experiment):
                                        rtol=2e-3, err_msg=f"{backend} {key}")
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", ["regression/mean_absolute_error",
-                                  "circles/binary_crossentropy",
-                                  "blobs/sparse_categorical_crossentropy"])
+# Each JAX case costs two XLA compiles (about a second each), so JAX gets one case; the
+# short test's agreement check covers its padded batches against NumPy's on every loss.
+PADDED_CASES = [(b, name) for b in BACKENDS
+                for name in ("regression/mean_absolute_error", "circles/binary_crossentropy",
+                             "blobs/sparse_categorical_crossentropy")
+                if b != "jax" or name.startswith("blobs")]
+
+
+@pytest.mark.parametrize(("backend", "name"), PADDED_CASES)
 def test_padded_last_batch_is_the_mean_over_its_real_rows(backend, name):
     # The last batch of an epoch (20 of 500 rows) is padded to 32 rows and masked; its
     # loss and gradient must be those of the 20 rows alone, as Keras's last batch gives.
