@@ -58,7 +58,12 @@ def option_array(xp: Any, value: Any, like: Any, *, name: str) -> Any:
     device = array_api_compat.device(like)
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a number or an array of numbers; got {value!r}")
-    if isinstance(value, numbers.Real) or isinstance(value, (list, tuple, np.ndarray, np.generic)):
+    if isinstance(value, (numbers.Real, list, tuple)):
+        # Straight into the namespace (no NumPy detour, which torch.compile cannot trace).
+        if not all(_is_real(v) for v in _flat(value)):
+            raise TypeError(f"{name} must hold real numbers; got {value!r}")
+        return xp.asarray(value, dtype=like.dtype, device=device)
+    if isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
         if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
             raise TypeError(f"{name} must hold real numbers; got {value!r}")
@@ -77,6 +82,16 @@ def option_array(xp: Any, value: Any, like: Any, *, name: str) -> Any:
     if xp.isdtype(value.dtype, "complex floating"):
         raise TypeError(f"{name} must be real; got dtype {value.dtype}")
     return xp.astype(value, like.dtype)
+
+
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _flat(item)]
+    return [value]
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def class_weight_array(xp: Any, class_weight: Any, scores: Any, axis: int) -> Any:

@@ -44,6 +44,13 @@ def weighted_log(xp: Any, y: Any, log_p: Any) -> Any:
     return xp.where(y == 0, xp.zeros_like(log_p), y * log_p)
 
 
+def _broadcasts(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 @define_loss("binary_crossentropy", family=CLASSIFICATION, aliases=("bce", "logloss"))
 def binary_crossentropy(
     xp: Any,
@@ -80,7 +87,7 @@ def binary_crossentropy(
     if pos_weight is not None:
         weight = option_array(xp, pos_weight, y_pred, name="pos_weight")
         shape = tuple(y_pred.shape)
-        if weight.ndim > len(shape) or np.broadcast_shapes(tuple(weight.shape), shape) != shape:
+        if not _broadcasts(tuple(weight.shape), shape):
             raise ValueError(
                 f"pos_weight must broadcast against y_pred of shape {shape}; got shape "
                 f"{tuple(weight.shape)}"
