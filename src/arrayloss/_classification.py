@@ -154,9 +154,10 @@ def label_rows(
 
     Returns ``(one_hot, valid, keep)``: ``valid`` is true where the label is in
     ``[0, C)``; ``keep`` is false where it equals ``ignore_index`` (``None`` when no
-    ``ignore_index``); both have the per-sample shape (the class axis removed). Invalid and ignored labels are replaced by 0 before the one-hot
-    encoding, so their rows stay finite; the caller turns an invalid, non-ignored label
-    into NaN (SPEC section 6) and lets the core mask the ignored ones.
+    ``ignore_index``); both have the per-sample shape (the class axis removed). Invalid
+    and ignored labels are replaced by 0 before the one-hot encoding, so their rows stay
+    finite; the caller turns an invalid, non-ignored label into NaN (SPEC section 6) and
+    lets the core mask the ignored ones.
     """
     num_classes = scores.shape[axis]
     valid = (labels >= 0) & (labels < num_classes)
