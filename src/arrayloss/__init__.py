@@ -12,11 +12,13 @@ from ._crossentropy import (
     negative_log_likelihood,
     sparse_categorical_crossentropy,
 )
+from ._ctc import ctc
 from ._define import PerSample, define_loss
 from ._encoding import one_hot, to_categorical
 from ._focal import binary_focal_crossentropy, categorical_focal_crossentropy
 from ._gradients import gradient, has_closed_form, hessian_diagonal, value_and_gradient
 from ._margin import categorical_hinge, hinge, squared_hinge
+from ._metric_learning import contrastive, ntxent, triplet_margin
 from ._penalties import l1, l1_l2, l2
 from ._registry import available, get
 from ._regression import (
@@ -33,6 +35,7 @@ from ._regression import (
     quantile,
     tukey_biweight,
 )
+from ._segmentation import dice, jaccard, tversky
 
 # Keras's short names, bound to the same functions.
 mse = mean_squared_error
@@ -45,6 +48,9 @@ pinball = pinball_loss = quantile
 tukey = tukey_biweight
 cosine_proximity = cosine_similarity
 elastic_net = l1_l2
+iou = jaccard
+triplet = triplet_margin
+info_nce = ntxent
 bce = logloss = binary_crossentropy
 cce = categorical_crossentropy
 scce = sparse_categorical_crossentropy
@@ -67,9 +73,12 @@ __all__ = [
     "categorical_focal_crossentropy",
     "categorical_hinge",
     "cce",
+    "contrastive",
     "cosine_proximity",
     "cosine_similarity",
+    "ctc",
     "define_loss",
+    "dice",
     "elastic_net",
     "focal",
     "gaussian_nll",
@@ -80,6 +89,9 @@ __all__ = [
     "hinge",
     "huber",
     "huber_loss",
+    "info_nce",
+    "iou",
+    "jaccard",
     "kl_divergence",
     "kld",
     "kullback_leibler_divergence",
@@ -99,6 +111,7 @@ __all__ = [
     "msle",
     "negative_log_likelihood",
     "nll",
+    "ntxent",
     "one_hot",
     "pinball",
     "pinball_loss",
@@ -109,7 +122,10 @@ __all__ = [
     "sparse_categorical_crossentropy",
     "squared_hinge",
     "to_categorical",
+    "triplet",
+    "triplet_margin",
     "tukey",
     "tukey_biweight",
+    "tversky",
     "value_and_gradient",
 ]

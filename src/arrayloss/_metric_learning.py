@@ -1,0 +1,166 @@
+r"""Metric-learning losses: triplet margin, contrastive (pair) and NT-Xent (InfoNCE).
+
+Each gives one value per sample: per triplet, per pair, or per anchor embedding.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from array_api_compat import device as _device
+
+from ._define import PerSample, define_loss
+from ._options import check_number
+from ._stable import absolute, logsumexp, positive_part, safe_divide, safe_sqrt, softplus
+
+__all__ = ["contrastive", "ntxent", "triplet_margin"]
+
+_METRIC = "metric_learning"
+
+
+def _p_norm(xp: Any, x: Any, p: float) -> Any:
+    """``(Σ |x|^p)^(1/p)`` over the last axis, with a finite gradient at ``x = 0``."""
+    if p == 2.0:
+        return safe_sqrt(xp.sum(x * x, axis=-1))
+    if p == 1.0:
+        return xp.sum(absolute(x), axis=-1)
+    total = xp.sum(absolute(x) ** p, axis=-1)
+    # Double where: the root's derivative is infinite at 0, so the untaken branch sees 1.
+    positive = total > 0
+    root = xp.where(positive, total, xp.ones_like(total)) ** (1.0 / p)
+    return xp.where(positive, root, xp.zeros_like(total))
+
+
+def _pairwise_distance(xp: Any, a: Any, b: Any, p: float, eps: float) -> Any:
+    # PyTorch's F.pairwise_distance: eps is added to the difference, inside the norm.
+    return _p_norm(xp, a - b + eps, p)
+
+
+@define_loss("triplet_margin", family=_METRIC, aliases=("triplet",), kind="custom",
+             inputs=("anchor", "positive", "negative"), prediction="anchor")
+def triplet_margin(xp: Any, anchor: Any, positive: Any, negative: Any, *,
+                   margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                   swap: bool = False) -> Any:
+    r"""Triplet margin loss over embeddings of shape ``(N, D)`` (or one triplet ``(D,)``).
+
+    .. math:: \ell = \max(d(a, p) - d(a, n) + \text{margin}, 0), \quad
+              d(x, y) = \lVert x - y + \epsilon \rVert_p
+
+    PyTorch ``F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap)``
+    with ``reduction="none"``: the same numbers. With ``swap=True`` the negative distance is
+    ``min(d(a, n), d(p, n))`` (Balntas et al., 2016). optax ``triplet_margin_loss`` adds
+    ``eps`` to the sum of powers instead, ``(Σ|a - p|^p + ε)^(1/p)``: the values differ by
+    about ``ε`` and agree for ``eps=0``. At ``margin = d(a, n) - d(a, p)`` the gradient is 0
+    (ReLU's convention).
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> a = xp.asarray([[0.0, 0.0]])
+    >>> loss = arrayloss.triplet_margin(a, xp.asarray([[3.0, 4.0]]), xp.asarray([[0.0, 1.0]]),
+    ...                                eps=0.0)
+    >>> float(loss)  # 5 - 1 + 1
+    5.0
+    """
+    check_number("margin", margin, low=0)
+    check_number("p", p, low=0, low_open=True, high=math.inf, high_open=True)
+    check_number("eps", eps, low=0)
+    if not isinstance(swap, bool):
+        raise TypeError(f"swap must be True or False; got {swap!r}")
+    shapes = {tuple(x.shape) for x in (anchor, positive, negative)}
+    if len(shapes) != 1 or anchor.ndim not in (1, 2):
+        raise ValueError(
+            "anchor, positive and negative must have one shape, (N, D) or (D,); got "
+            f"anchor.shape={tuple(anchor.shape)}, positive.shape={tuple(positive.shape)}, "
+            f"negative.shape={tuple(negative.shape)}")
+    d_pos = _pairwise_distance(xp, anchor, positive, p, eps)
+    d_neg = _pairwise_distance(xp, anchor, negative, p, eps)
+    if swap:
+        d_swap = _pairwise_distance(xp, positive, negative, p, eps)
+        d_neg = xp.where(d_swap < d_neg, d_swap, d_neg)
+    return positive_part(d_pos - d_neg + margin)
+
+
+@define_loss("contrastive", family=_METRIC, inputs=("y_true", "distance"),
+             prediction="distance")
+def contrastive(xp: Any, y_true: Any, distance: Any, *, margin: float = 1.0) -> Any:
+    r"""Contrastive (pair) loss of Hadsell, Chopra and LeCun (2006), on distances.
+
+    .. math:: \ell = (1 - y)\,d^2 + y\,\max(\text{margin} - d, 0)^2
+
+    ``y = 0`` marks a **similar** pair (pulled together), ``y = 1`` a dissimilar one
+    (pushed beyond ``margin``), as in the paper. Many tutorials (and the former TensorFlow
+    Addons ``contrastive_loss``) use the opposite sense, ``y = 1`` for similar: pass
+    ``1 - y``. Without the paper's factor 1/2. ``distance`` is any non-negative distance,
+    e.g. ``‖f(x₁) - f(x₂)‖``; a 2-D input is averaged over its last axis like any
+    element-wise loss.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.contrastive(xp.asarray([0.0, 1.0, 1.0]), xp.asarray([0.5, 0.5, 2.0]),
+    ...                       reduction="none")
+    Array([0.25, 0.25, 0.  ], dtype=array_api_strict.float64)
+    """
+    check_number("margin", margin, low=0)
+    # (margin - d)² is differentiable at the hinge: the ReLU's kink is squared away.
+    return (1.0 - y_true) * distance**2 + y_true * positive_part(margin - distance) ** 2
+
+
+@define_loss("ntxent", family=_METRIC, aliases=("info_nce",), kind="custom",
+             inputs=("embeddings", "labels"), prediction="embeddings",
+             keep_dtype=("labels",))
+def ntxent(xp: Any, embeddings: Any, labels: Any, *, temperature: float = 0.07) -> Any:
+    r"""Normalized temperature-scaled cross-entropy (NT-Xent, InfoNCE), supervised.
+
+    With ``s_ij`` the cosine similarity of embeddings ``i`` and ``j`` over ``temperature``
+    τ, every ordered pair ``(i, j)``, ``i ≠ j``, with equal labels is a positive pair, every
+    pair with different labels a negative one, and
+
+    .. math:: \ell_{ij} = -\log \frac{e^{s_{ij}}}{e^{s_{ij}} + \sum_{k:\,y_k \ne y_i}
+              e^{s_{ik}}}, \qquad \ell_i = \operatorname{mean}_{j \in P(i)} \ell_{ij}
+
+    The per-sample value is anchor ``i``'s mean over its positives ``P(i)``; an anchor
+    without positives is masked out of the means. optax ``ntxent(embeddings, labels,
+    temperature)`` averages over all positive pairs: the same number with
+    ``reduction="mean"`` whenever every anchor has as many positives (two views per item,
+    as in SimCLR), and in general with ``sample_weight=|P(i)|`` and
+    ``reduction="weighted_mean"``. A zero embedding has cosine 0 with everything (finite
+    loss and gradient). Logits of ``±1/τ`` go through a max-shifted logsumexp.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> e = xp.asarray([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> loss = arrayloss.ntxent(e, xp.asarray([0, 0, 1, 1]), temperature=1.0)
+    >>> float(loss)  # -log(e / (e + 2·e⁰)) = log(1 + 2/e)
+    0.5514447139320511
+    """
+    check_number("temperature", temperature, low=0, low_open=True)
+    if embeddings.ndim != 2 or labels.ndim != 1 or labels.shape[0] != embeddings.shape[0]:
+        raise ValueError(
+            "embeddings must have shape (N, D) and labels shape (N,); got "
+            f"embeddings.shape={tuple(embeddings.shape)}, labels.shape={tuple(labels.shape)}")
+    if not xp.isdtype(labels.dtype, "integral"):
+        raise TypeError(f"labels must be integers; got dtype {labels.dtype}")
+    n = embeddings.shape[0]
+    if n == 0:  # an empty batch (a static shape): no anchors, no values
+        return xp.zeros((0,), dtype=embeddings.dtype, device=_device(embeddings))
+    norms = safe_sqrt(xp.sum(embeddings * embeddings, axis=-1, keepdims=True))
+    # A zero embedding stays the zero vector (cosine 0 with every other one).
+    unit = safe_divide(embeddings, norms + xp.zeros_like(embeddings))
+    logits = xp.matmul(unit, xp.matrix_transpose(unit)) / temperature
+    index = xp.arange(n, device=_device(embeddings))
+    same = xp.expand_dims(labels, axis=1) == xp.expand_dims(labels, axis=0)
+    positive = same & (xp.expand_dims(index, axis=1) != xp.expand_dims(index, axis=0))
+    negative = ~same
+    has_negative = xp.any(negative, axis=1, keepdims=True)
+    # Log of the sum over negatives. Rows without negatives see 0 instead of -inf, so the
+    # logsumexp's gradient stays finite there; the outer where sets their sum to 0 (log -inf).
+    masked = xp.where(negative, logits, xp.full_like(logits, -math.inf))
+    masked = xp.where(has_negative, masked, xp.zeros_like(logits))
+    log_negatives = logsumexp(masked, axis=1, keepdims=True)
+    # ℓ_ij = log(1 + Σ_k e^(s_ik - s_ij)) = softplus(log Σ_k e^(s_ik) - s_ij): no overflow.
+    pair = softplus(log_negatives - logits)
+    pair = xp.where(positive & has_negative, pair, xp.zeros_like(pair))
+    count = xp.sum(xp.astype(positive, logits.dtype), axis=1)
+    values = safe_divide(xp.sum(pair, axis=1), count)
+    return PerSample(values, mask=count > 0)
