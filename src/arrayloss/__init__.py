@@ -5,6 +5,7 @@ array-api-strict) and returns its result in that library, on that device, in the
 computation dtype. See ``docs/`` for the shared rules and each family's conventions.
 """
 
+from ._boosting import BoostingObjective, boosting_objective
 from ._crossentropy import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -62,12 +63,14 @@ categorical_focal = categorical_focal_crossentropy
 __version__ = "0.1.0"
 
 __all__ = [
+    "BoostingObjective",
     "PerSample",
     "available",
     "bce",
     "binary_crossentropy",
     "binary_focal",
     "binary_focal_crossentropy",
+    "boosting_objective",
     "categorical_crossentropy",
     "categorical_focal",
     "categorical_focal_crossentropy",

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import _gradients_regression  # noqa: F401  (registers the closed forms)
-from ._gradients_core import closed_form_names, evaluate, has_closed_form
+from . import _gradients_classification, _gradients_regression  # noqa: F401  (registration)
+from ._gradients_core import closed_form_names, evaluate, has_closed_form, no_closed_form
 
 __all__ = [
     "closed_form_names",
@@ -25,6 +25,19 @@ __all__ = [
 ]
 
 Loss = str | Callable[..., Any]
+
+_SEVERAL_INPUTS = "its value couples several inputs through {what}, so the loss is " \
+    "differentiated by autodiff only"
+for _name, _what in (
+    ("dice", "batch-wide overlap sums"),
+    ("tversky", "batch-wide overlap sums"),
+    ("jaccard", "batch-wide overlap sums"),
+    ("triplet_margin", "three embeddings and their distances"),
+    ("contrastive", "pairs of embeddings and their distances"),
+    ("ntxent", "a similarity matrix over the whole batch"),
+    ("ctc", "the forward-backward recursion over alignments"),
+):
+    no_closed_form(_name, _SEVERAL_INPUTS.format(what=_what))
 
 
 def gradient(loss: Loss, /, *arrays: Any, **options: Any) -> Any:
