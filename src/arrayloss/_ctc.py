@@ -92,6 +92,8 @@ def ctc(xp: Any, labels: Any, logits: Any, label_lengths: Any, logit_lengths: An
     index = default_index(xp, _device(logits))
     labels, label_lengths, logit_lengths = (
         xp.astype(x, index) for x in (labels, label_lengths, logit_lengths))
+    if n == 0:  # an empty batch (a static shape): no sequences, no values
+        return xp.zeros((0,), dtype=logits.dtype, device=_device(logits))
     log_probs = log_softmax(logits, axis=-1)
 
     # Extended labels b l1 b l2 ... b lS b, shape (N, 2S + 1).
