@@ -135,6 +135,18 @@ def test_cli_prints_the_table_and_saves_plots(tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_wide_table_has_a_column_per_backend():
+    from arrayloss.tutorial import Result
+    from arrayloss.tutorial.report import table
+
+    hinge = next(e for e in EXPERIMENTS if e.loss == "hinge")
+    results = [Result(hinge, b, 0, 200, train=0.8, test=0.75) for b in ("numpy", "jax")]
+    lines = table(results, wide=True, markdown=True).splitlines()
+    assert lines[0] == "| experiment | loss | metric | numpy | jax | tutorial |"
+    assert lines[2] == ("| circles | hinge | accuracy (train / test) | 0.800 / 0.750 | "
+                        "0.800 / 0.750 | 0.792 / 0.740 |")
+
+
 def test_cli_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit, match="unknown loss"):
         main(["tutorial", "--loss", "mean_cubed_error"])
@@ -158,18 +170,20 @@ def test_missing_scikit_learn_is_a_clear_error(monkeypatch):
         load("circles", "binary")
 
 
-# The slow test: the tutorial's full setup on the fastest backend, figure by figure.
-# Each of the tutorial's figures is ONE stochastic run (random initial weights and batch
-# order), and so is ours, so they can only agree within the spread between runs:
-# - accuracy: ±0.08 (over seeds, the hinge losses' final accuracy moves by about ±0.05);
-# - regression MSE with mse and mae: below 0.02 (the tutorial reports 0.000 to 0.002;
-#   the runs end between 0.001 and 0.01, the test set a little above the training set);
-# - regression MSE with msle: within ±0.12 of the tutorial's 0.165/0.184 (the clamped log
-#   ignores every negative target and prediction, so where the network ends up on the
-#   negative half varies much more from run to run).
+# The slow test: the tutorial's full setup on the fastest backend (JAX: the whole epoch is
+# one compiled call), figure by figure. Each of the tutorial's figures is ONE stochastic run
+# (random initial weights and batch order), and so is ours, so they can only agree within
+# the spread between runs. Measured over seeds 0 to 9 (docs/tutorial.md):
+# - accuracy: every figure within 0.03 of the tutorial's; the bound is ±0.05;
+# - regression MSE with mse and mae: 0.001 to 0.011 (the tutorial: 0.000 to 0.002); the
+#   bound is 0.02;
+# - regression MSE with msle: 0.075 to 0.28, around the tutorial's 0.165/0.184 (the clamped
+#   log ignores every negative target and prediction, so the negative half of the fit
+#   varies a lot from run to run); the bound is ±0.12.
 SLOW_BACKEND = "jax" if "jax" in BACKENDS else "numpy"
-TOLERANCE = {"mean_squared_error": None, "mean_absolute_error": None,
-             "mean_squared_logarithmic_error": 0.12}
+ACCURACY_TOLERANCE = 0.05
+MSE_BOUND = 0.02
+MSLE_TOLERANCE = 0.12
 
 
 @pytest.mark.slow
@@ -179,9 +193,9 @@ def test_full_setup_reproduces_the_tutorials_figures(experiment):
     assert len(result.history["loss"]) == experiment.epochs
     for figure, reported in zip((result.train, result.test), experiment.reported,
                                 strict=True):
-        if experiment.metric == "mse" and TOLERANCE[experiment.loss] is None:
-            assert figure < 0.02, (figure, reported)
+        if experiment.loss == "mean_squared_logarithmic_error":
+            assert abs(figure - reported) <= MSLE_TOLERANCE, (figure, reported)
         elif experiment.metric == "mse":
-            assert abs(figure - reported) <= TOLERANCE[experiment.loss], (figure, reported)
+            assert figure < MSE_BOUND, (figure, reported)
         else:
-            assert abs(figure - reported) <= 0.08, (figure, reported)
+            assert abs(figure - reported) <= ACCURACY_TOLERANCE, (figure, reported)

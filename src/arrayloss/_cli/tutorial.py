@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, metavar="N",
                         help="train for N epochs instead of the tutorial's (a quick look)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--wide", action="store_true",
+                        help="one row per experiment, a train / test column per backend")
 
 
 class _Progress:
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(str(error)) from None
     print(f"{len(results)} runs in {time.perf_counter() - start:.0f} s (seed {args.seed})",
           file=sys.stderr)
-    print(table(results, markdown=args.markdown))
+    print(table(results, markdown=args.markdown, wide=args.wide))
     if args.plots:
         try:
             paths = plot_learning_curves(results, args.plots)

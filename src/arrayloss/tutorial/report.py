@@ -25,16 +25,35 @@ def _rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
     return rows
 
 
-def table(results: Sequence[Result], *, markdown: bool = False) -> str:
-    """The figures of ``results`` beside the tutorial's, as aligned text or Markdown."""
-    rows = [_HEADER, *_rows(results)]
+def _wide_rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
+    backends = list(dict.fromkeys(r.backend for r in results))
+    runs = {(r.experiment.name, r.backend): r for r in results}
+    experiments = list(dict.fromkeys(r.experiment for r in results))
+    rows = [("experiment", "loss", "metric", *backends, "tutorial")]
+    for e in experiments:
+        cells = [f"{runs[e.name, b].train:.3f} / {runs[e.name, b].test:.3f}"
+                 if (e.name, b) in runs else "" for b in backends]
+        rows.append((e.problem, e.loss, METRIC_NAMES[e.metric] + " (train / test)", *cells,
+                     f"{e.reported[0]:.3f} / {e.reported[1]:.3f}"))
+    return rows
+
+
+def table(results: Sequence[Result], *, markdown: bool = False, wide: bool = False) -> str:
+    """The figures of ``results`` beside the tutorial's, as aligned text or Markdown.
+
+    One row per run, or with ``wide``, one row per experiment with a "train / test"
+    column per backend.
+    """
+    rows = _wide_rows(results) if wide else [_HEADER, *_rows(results)]
     if markdown:
         lines = ["| " + " | ".join(row) + " |" for row in rows]
-        lines.insert(1, "|" + "|".join("---" if i < 4 else "---:" for i in range(8)) + "|")
+        lines.insert(1, "|" + "|".join("---" if i < 3 or (i == 3 and not wide) else "---:"
+                                       for i in range(len(rows[0]))) + "|")
         return "\n".join(lines)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    first_number = 3 if wide else 4
     return "\n".join(
-        "  ".join(cell.ljust(w) if i < 4 else cell.rjust(w)
+        "  ".join(cell.ljust(w) if i < first_number else cell.rjust(w)
                   for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
         for row in rows)
 
