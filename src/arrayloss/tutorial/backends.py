@@ -1,4 +1,4 @@
-"""The three ways the tutorial gets its gradients: the only thing that differs by backend.
+"""What differs between NumPy, PyTorch and JAX in the tutorial: mostly, the gradients.
 
 Everything else (the network, the loss, the update, the metric, the loop) is the same
 code, run on each library's arrays. A backend supplies:
@@ -15,6 +15,7 @@ Frameworks are imported only when their backend is used.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import importlib.util
 from collections.abc import Callable, Iterator
@@ -42,7 +43,7 @@ class Objective:
         return self.loss(y, model.forward(params, x, self.output), mask=keep)
 
 
-class Backend:
+class Backend(abc.ABC):
     """A library the tutorial trains on (see the module docstring)."""
 
     name = ""
@@ -51,11 +52,13 @@ class Backend:
     def is_available(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
 
+    @abc.abstractmethod
     def asarray(self, value: np.ndarray) -> Any:
-        raise NotImplementedError
+        """``value`` (NumPy data) as this library's array."""
 
+    @abc.abstractmethod
     def value_and_grad(self, objective: Objective) -> ValueAndGrad:
-        raise NotImplementedError
+        """The function ``(params, x, y, keep) -> (loss, grads)`` of ``objective``."""
 
     def compile(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn

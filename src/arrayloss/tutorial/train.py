@@ -51,20 +51,19 @@ def _rng(seed: int, experiment: Experiment) -> np.random.Generator:
 
 
 def fit(experiment: Experiment, backend: Backend | str, *, seed: int = 0,
-        epochs: int | None = None, n_train: int | None = None,
-        progress: Progress | None = None) -> Result:
+        epochs: int | None = None, progress: Progress | None = None) -> Result:
     """Train and measure one experiment on one backend.
 
-    ``epochs`` (default: the tutorial's) and ``n_train`` (default: all 500 training
-    samples) shorten a run for tests. ``progress(experiment, backend, epoch, epochs)`` is
-    called after every epoch.
+    ``seed`` fixes the initial weights and the batch order; ``epochs`` (default: the
+    tutorial's) shortens a run. ``progress(experiment, backend, epoch, epochs)`` is called
+    after every epoch.
     """
     import arrayloss
 
     backend = get_backend(backend) if isinstance(backend, str) else backend
     epochs = experiment.epochs if epochs is None else epochs
     dataset = data.load(experiment.problem, experiment.targets)
-    x_train, y_train = dataset.x_train[:n_train], dataset.y_train[:n_train]
+    x_train, y_train = dataset.x_train, dataset.y_train
     rng = _rng(seed, experiment)
     # One output per target column, or one per class for integer labels.
     n_out = (y_train.shape[1] if y_train.ndim == 2
