@@ -13,7 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import _gradients_classification, _gradients_regression  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registers the closed forms)
+    _gradients_classification,
+    _gradients_regression,
+    _gradients_structured,
+)
 from ._gradients_core import closed_form_names, evaluate, has_closed_form, no_closed_form
 
 __all__ = [
@@ -33,7 +37,6 @@ for _name, _what in (
     ("tversky", "batch-wide overlap sums"),
     ("jaccard", "batch-wide overlap sums"),
     ("triplet_margin", "three embeddings and their distances"),
-    ("contrastive", "pairs of embeddings and their distances"),
     ("ntxent", "a similarity matrix over the whole batch"),
     ("ctc", "the forward-backward recursion over alignments"),
 ):
