@@ -101,6 +101,23 @@ class Backend:
             return np.asarray(x.compute(scheduler="sync"))
         return np.asarray(x)
 
+    def to_numpy_many(self, xs: list[Any]) -> list[np.ndarray]:
+        """Several results as NumPy arrays; a Dask backend computes them in one pass."""
+        if self.name == "dask":
+            import dask
+
+            return [np.asarray(x) for x in dask.compute(*xs, scheduler="sync")]
+        return [self.to_numpy(x) for x in xs]
+
+    def rounded(self, value: Any, dtype: str) -> np.ndarray:
+        """``value`` rounded to ``dtype`` and back to float64: the numbers this backend
+        computes with, obtained without a round trip through the backend where NumPy can
+        round the same way (IEEE round-to-nearest-even in every library)."""
+        value = np.asarray(value, dtype=np.float64)
+        if dtype in ("float64", "float32", "float16"):
+            return value.astype(dtype).astype(np.float64)
+        return self.to_numpy(self.asarray(value, dtype)).astype(np.float64)
+
     def check_result(self, x: Any, dtype: str) -> None:
         """Raise AssertionError unless ``x`` is this variant's array, on its device, of
         ``dtype``."""
@@ -123,6 +140,33 @@ class Backend:
             raise AssertionError(f"{self.name}: result dtype {x.dtype}, expected {dtype}")
 
     # -- calling --------------------------------------------------------------------
+    def call_many(self, fn: Callable[..., Any],
+                  calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
+        """``[fn(*args, **kwargs) for args, kwargs in calls]`` as this variant's users would
+        call it; under ``jax_jit`` all calls are traced into one compiled function (one
+        compilation instead of one per call)."""
+        if self.name != "jax_jit":
+            return [self.call(fn, *args, **kwargs) for args, kwargs in calls]
+        import jax
+
+        def is_array(v: Any) -> bool:
+            return isinstance(v, jax.Array)
+
+        leaves = [(list(args), dict(kwargs)) for args, kwargs in calls]
+        arrays = [[a for a in args if is_array(a)] + [v for v in kw.values() if is_array(v)]
+                  for args, kw in leaves]
+
+        def traced(all_arrays: list[list[Any]]) -> list[Any]:
+            results = []
+            for (args, kw), given in zip(leaves, all_arrays, strict=True):
+                it = iter(given)
+                args = [next(it) if is_array(a) else a for a in args]
+                kw = {k: next(it) if is_array(v) else v for k, v in kw.items()}
+                results.append(fn(*args, **kw))
+            return results
+
+        return list(jax.jit(traced)(arrays))
+
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call ``fn`` as this variant's users would."""
         if self.name == "jax_jit":

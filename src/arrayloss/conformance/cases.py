@@ -37,6 +37,13 @@ class Case:
     smooth: bool = True
     # Relative tolerance multiplier for inputs that amplify rounding (logits of 1e4...).
     tolerance: float = 1.0
+    # Whether the inputs cut to an empty batch make a valid call (checked once per loss).
+    empty_batch: bool = True
+    # Whether the inputs are representable in float16 / bfloat16 (checked where they are).
+    low_precision: bool = True
+    # The function under test, when it is not the public loss ``loss`` (used to prove that
+    # the suite catches broken losses).
+    function: Callable[..., Any] | None = field(default=None, compare=False)
 
     @property
     def id(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PEERS", "Peer", "all_peers", "peer"]
+__all__ = ["PEERS", "Peer", "all_peers", "available_peers", "check_peer", "peer"]
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,27 @@ class Peer:
     reduction: str = "mean"
     difference: str | None = None  # why the values deliberately differ (checked to differ)
     rtol: float = 1e-6
+    # For a pinned difference: the one-line recipe that turns the peer's value into
+    # arrayloss's (``lambda v: -v``), checked to hold.
+    recipe: Callable[[np.ndarray], Any] | None = field(default=None, compare=False)
+
+    @property
+    def module(self) -> str:
+        """The import the peer needs."""
+        return _MODULES.get(self.library, self.library)
+
+    def is_available(self) -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec(self.module) is not None
 
     @property
     def id(self) -> str:
         opts = ",".join(f"{k}={v}" for k, v in self.options.items())
         return f"{self.loss}~{self.function}[{opts}]"
 
+
+_MODULES = {"sklearn": "sklearn", "scikit-learn": "sklearn", "torchvision": "torchvision"}
 
 PEERS: list[Peer] = []
 
@@ -62,3 +77,53 @@ def all_peers() -> list[Peer]:
             if error.name != f"{__package__}.{family}":
                 raise
     return list(PEERS)
+
+
+def available_peers() -> list[Peer]:
+    """The rows whose reference library is installed."""
+    return [p for p in all_peers() if p.is_available()]
+
+
+def check_peer(row: Peer, seed: int = 0) -> float:
+    """arrayloss on float64 NumPy inputs against the peer on the same inputs.
+
+    A row without ``difference`` must agree within ``rtol``; a row with ``difference`` must
+    still differ (beyond ``rtol``), and its ``recipe``, where given, must turn the peer's
+    value into arrayloss's. Returns the relative error (of the recipe, for a pinned
+    difference that has one); raises AssertionError otherwise.
+    """
+    import arrayloss
+
+    from .runner import relative_error
+
+    inputs = row.make_inputs(np.random.default_rng(seed))
+    ours = np.asarray(
+        arrayloss.get(row.loss)(*inputs, reduction=row.reduction, **row.options),
+        dtype=np.float64)
+    theirs = np.asarray(_to_numpy(row.compute(*inputs)), dtype=np.float64)
+    error = relative_error(ours, theirs)
+    if row.difference is None:
+        if not error <= row.rtol:
+            raise AssertionError(
+                f"{row.id}: arrayloss and {row.function} differ by {error:.3g} > {row.rtol:g}"
+                f"\narrayloss {ours!r}\n{row.library:9} {theirs!r}")
+        return error
+    if error <= row.rtol:
+        raise AssertionError(
+            f"{row.id}: the pinned difference ({row.difference}) is gone: arrayloss and "
+            f"{row.function} now agree ({ours!r})")
+    if row.recipe is None:
+        return 0.0
+    recipe = np.asarray(_to_numpy(row.recipe(theirs)), dtype=np.float64)
+    error = relative_error(ours, recipe)
+    if not error <= row.rtol:
+        raise AssertionError(
+            f"{row.id}: the recipe for the pinned difference ({row.difference}) does not "
+            f"reproduce arrayloss: off by {error:.3g}\narrayloss {ours!r}\nrecipe    {recipe!r}")
+    return error
+
+
+def _to_numpy(x: Any) -> Any:
+    if hasattr(x, "detach"):  # a torch tensor
+        return x.detach().cpu().double().numpy()
+    return np.asarray(x)

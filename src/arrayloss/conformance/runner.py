@@ -1,13 +1,17 @@
-"""The checks behind the conformance matrix, shared by ``conformance/`` (pytest) and
+"""The value checks behind the conformance matrix, shared by ``conformance/`` (pytest) and
 ``python -m arrayloss check``.
 
-Each check raises ``AssertionError`` with a message that names the case, the backend and
-what differed, and returns the worst relative error it saw.
+A check calls one loss on one backend variant in one dtype, in several reduction / weight /
+mask variants at once (one compiled function under ``jax.jit``, one ``compute()`` on Dask),
+and compares each result with the float64 NumPy reference of the case reduced by SPEC
+section 5 in NumPy. It raises ``AssertionError`` with a message that names the case, the
+backend and what differed, and returns the worst relative error it saw.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,29 +22,85 @@ from .backends import Backend
 from .cases import Case
 
 __all__ = [
+    "COMPACT_VARIANTS",
+    "FULL_VARIANTS",
+    "LIGHT_VARIANTS",
     "REDUCTION_VARIANTS",
-    "check_gradient",
+    "Variant",
+    "check_dtypes",
+    "check_empty_batch",
     "check_values",
+    "check_variants",
+    "loss_function",
     "reduce_reference",
     "relative_error",
+    "result_dtype",
     "tolerance",
 ]
 
-# (reduction, with sample_weight, with mask): every rule of SPEC section 5 at least once.
-REDUCTION_VARIANTS = (
-    ("none", False, False),
-    ("mean", False, False),
-    ("sum", True, False),
-    ("none", True, True),
-    ("mean", True, True),
-    ("weighted_mean", True, True),
+
+@dataclass(frozen=True)
+class Variant:
+    """How one call reduces: ``weights`` is ``"none"``, ``"random"`` (uniform in [0, 2))
+    or ``"zero"``; ``mask`` is ``"none"``, ``"some"`` (every third sample dropped) or
+    ``"all"`` (every sample dropped)."""
+
+    reduction: str
+    weights: str = "none"
+    mask: str = "none"
+
+    def __str__(self) -> str:
+        extra = [f"weights={self.weights}"] * (self.weights != "none") + [
+            f"mask={self.mask}"] * (self.mask != "none")
+        return ", ".join([f"reduction={self.reduction!r}", *extra])
+
+
+# Every rule of SPEC section 5 at least once: the per-sample values, each reduction, weights
+# aligned from the leading axis, masks, and the mean over nothing (all masked, all-zero
+# weights) that must be 0, not NaN.
+FULL_VARIANTS = (
+    Variant("none"),
+    Variant("mean"),
+    Variant("sum", "random"),
+    Variant("none", "random", "some"),
+    Variant("mean", "random", "some"),
+    Variant("weighted_mean", "random", "some"),
+    Variant("mean", "none", "all"),
+    Variant("weighted_mean", "random", "all"),
+    Variant("weighted_mean", "zero"),
 )
+# The same rules in fewer calls (each call of a loss is one more copy of its graph under
+# jax.jit and on Dask): weights and a mask on every reduction, the means over nothing.
+COMPACT_VARIANTS = (
+    Variant("none", "random", "some"),
+    Variant("sum", "random", "some"),
+    Variant("mean", "random", "some"),
+    Variant("weighted_mean", "random", "some"),
+    Variant("mean", "none", "all"),
+    Variant("weighted_mean", "zero"),
+)
+# Lower precisions: the per-sample values and one reduction that uses weights and a mask.
+LIGHT_VARIANTS = (Variant("none"), Variant("weighted_mean", "random", "some"))
+# Kept for callers of the tuple form ``(reduction, weighted, masked)``.
+REDUCTION_VARIANTS = tuple(
+    (v.reduction, v.weights != "none", v.mask != "none") for v in FULL_VARIANTS[:6])
 
 
 def tolerance(dtype: str) -> float:
-    """Relative tolerance ``4·sqrt(eps)`` of the computation dtype (SciPy's rule)."""
-    computed = "float64" if dtype == "float64" else "float32"
-    return 4.0 * math.sqrt(float(np.finfo(computed).eps))
+    """Relative tolerance ``4·sqrt(eps)`` of the computation dtype (SciPy's rule); float16
+    and bfloat16 are computed in float32 (SPEC section 3)."""
+    return 4.0 * math.sqrt(float(np.finfo(result_dtype(dtype)).eps))
+
+
+def result_dtype(dtype: str) -> str:
+    """The dtype of a loss's result for inputs of ``dtype`` (SPEC section 3)."""
+    return "float64" if dtype == "float64" else "float32"
+
+
+def loss_function(case: Case) -> Any:
+    """The function a case checks: its ``function`` if it has one, else the public loss."""
+    function = getattr(case, "function", None)
+    return function if function is not None else arrayloss.get(case.loss)
 
 
 def reduce_reference(values: np.ndarray, weight: np.ndarray | None, mask: np.ndarray | None,
@@ -55,7 +115,9 @@ def reduce_reference(values: np.ndarray, weight: np.ndarray | None, mask: np.nda
     if reduction == "sum":
         return np.asarray(total)
     count = m.sum() if reduction == "mean" else np.where(m, w, 0.0).sum()
-    return np.asarray(0.0 if count == 0 else total / count)
+    # A mean over nothing divides its (zero) total by 1: 0, not 0/0. A NaN value with a
+    # zero weight is still NaN (a weight multiplies; only the mask drops a value).
+    return np.asarray(total / (count if count != 0 else 1.0))
 
 
 def _leading(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -63,7 +125,8 @@ def _leading(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """Worst ``|a - e| / max(|e|, 1)`` (absolute near 0); inf where NaNs differ."""
+    """Worst ``|a - e| / max(|e|, 1)`` (absolute near 0); inf where shapes differ or where
+    NaNs or infinities differ."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if actual.shape != expected.shape:
@@ -81,130 +144,101 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     return float(np.max(np.abs(actual[ok] - expected[ok]) / scale, initial=0.0))
 
 
-def _prepare(case: Case, backend: Backend, dtype: str, seed: int):
-    data = case.inputs(seed)
+def _prepare(case: Case, backend: Backend, dtype: str, data: tuple[np.ndarray, ...]):
     floats = case.float_indices(len(data))
     arrays = [backend.asarray(x, dtype if i in floats else None) for i, x in enumerate(data)]
     # The reference sees exactly the rounded values the backend computes with.
-    rounded = [backend.to_numpy(a) if i in floats else np.asarray(x)
-               for i, (a, x) in enumerate(zip(arrays, data, strict=True))]
+    rounded = [backend.rounded(x, dtype) if i in floats else np.asarray(x)
+               for i, x in enumerate(data)]
     return arrays, rounded
+
+
+def check_variants(case: Case, backend: Backend, dtype: str,
+                   variants: tuple[Variant, ...] = FULL_VARIANTS, seed: int = 0,
+                   data: tuple[np.ndarray, ...] | None = None, what: str = "") -> float:
+    """Every variant of one case on ``backend`` in ``dtype`` against the float64 reference;
+    returns the worst relative error (raises AssertionError beyond the tolerance)."""
+    return check_dtypes(case, backend, ((dtype, variants),), seed, data, what)[dtype]
+
+
+def check_dtypes(case: Case, backend: Backend,
+                 plan: tuple[tuple[str, tuple[Variant, ...]], ...], seed: int = 0,
+                 data: tuple[np.ndarray, ...] | None = None,
+                 what: str = "") -> dict[str, float]:
+    """:func:`check_variants` for several dtypes in one batch of calls (one compilation
+    under ``jax.jit``, one ``compute()`` on Dask); returns the worst error per dtype."""
+    data = case.inputs(seed) if data is None else data
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    expected: list[tuple[str, Variant, np.ndarray]] = []
+    for dtype, variants in plan:
+        c, e = _calls(case, backend, dtype, variants, seed, data)
+        calls += c
+        expected += [(dtype, v, x) for v, x in zip(variants, e, strict=True)]
+    results = backend.call_many(loss_function(case), calls)
+    for result, (dtype, v, _) in zip(results, expected, strict=True):
+        try:
+            backend.check_result(result, result_dtype(dtype))
+        except AssertionError as error:
+            raise AssertionError(f"{case.id}{what} in {dtype}, {v}: {error}") from None
+    actual = backend.to_numpy_many(results)
+    worst = {dtype: 0.0 for dtype, _ in plan}
+    for a, (dtype, v, e) in zip(actual, expected, strict=True):
+        if a.shape != e.shape:
+            raise AssertionError(
+                f"{case.id}{what} on {backend.name} in {dtype}, {v}: result shape {a.shape}, "
+                f"expected {e.shape}")
+        error = relative_error(a, e)
+        limit = tolerance(dtype) * case.tolerance
+        if not error <= limit:
+            raise AssertionError(
+                f"{case.id}{what} on {backend.name} in {dtype}, {v}: relative error "
+                f"{error:.3g} > {limit:.3g}\ngot      {a!r}\nexpected {e!r}")
+        worst[dtype] = max(worst[dtype], error)
+    return worst
+
+
+def _calls(case: Case, backend: Backend, dtype: str, variants: tuple[Variant, ...],
+           seed: int, data: tuple[np.ndarray, ...]):
+    arrays, rounded = _prepare(case, backend, dtype, data)
+    per_sample = np.asarray(case.reference(*rounded, **case.options), dtype=np.float64)
+    n = per_sample.shape[0] if per_sample.ndim >= 1 else None
+    rng = np.random.default_rng(seed + 1)
+    weights = {"none": None, "random": rng.uniform(0.0, 2.0, size=n),
+               "zero": np.zeros(n if n is not None else ())}
+    masks = {"none": None, "some": np.arange(n or 0) % 3 != 1, "all": np.zeros(n or 0, bool)}
+    calls, expected = [], []
+    for v in variants:
+        kwargs: dict[str, Any] = dict(case.options, reduction=v.reduction)
+        weight = mask = None
+        if v.weights != "none" and n is not None:
+            kwargs["sample_weight"] = backend.asarray(weights[v.weights], dtype)
+            weight = backend.rounded(weights[v.weights], dtype)
+        if v.mask != "none" and n is not None:
+            kwargs["mask"] = backend.asarray(masks[v.mask])
+            mask = masks[v.mask]
+        calls.append((tuple(arrays), kwargs))
+        expected.append(reduce_reference(per_sample, weight, mask, v.reduction))
+    return calls, expected
 
 
 def check_values(case: Case, backend: Backend, dtype: str, reduction: str = "none",
                  weighted: bool = False, masked: bool = False, seed: int = 0) -> float:
-    """One loss call on ``backend`` against the float64 reference; returns the error."""
-    arrays, rounded = _prepare(case, backend, dtype, seed)
-    per_sample = np.asarray(case.reference(*rounded, **case.options), dtype=np.float64)
-    rng = np.random.default_rng(seed + 1)
-    kwargs: dict[str, Any] = dict(case.options, reduction=reduction)
-    weight = mask = None
-    if weighted and per_sample.ndim >= 1:
-        weight = rng.uniform(0.0, 2.0, size=per_sample.shape[:1])
-        kwargs["sample_weight"] = backend.asarray(weight, dtype)
-        weight = backend.to_numpy(kwargs["sample_weight"])
-    if masked and per_sample.ndim >= 1:
-        mask = np.arange(per_sample.shape[0]) % 3 != 1
-        kwargs["mask"] = backend.asarray(mask)
-    result = backend.call(arrayloss.get(case.loss), *arrays, **kwargs)
-    result_dtype = "float64" if dtype == "float64" else "float32"
-    backend.check_result(result, result_dtype)
-    actual = backend.to_numpy(result)
-    expected = reduce_reference(per_sample, weight, mask, reduction)
-    error = relative_error(actual, expected)
-    limit = tolerance(dtype) * case.tolerance
-    if not error <= limit:
-        raise AssertionError(
-            f"{case.id} on {backend.name} in {dtype}, reduction={reduction!r}, "
-            f"weighted={weighted}, masked={masked}: relative error {error:.3g} > {limit:.3g}\n"
-            f"got      {actual!r}\nexpected {expected!r}"
-        )
-    return error
+    """One reduction variant of one case (the single-call form of :func:`check_variants`)."""
+    variant = Variant(reduction, "random" if weighted else "none", "some" if masked else "none")
+    return check_variants(case, backend, dtype, (variant,), seed)
 
 
-def numeric_gradient(case: Case, inputs: list[np.ndarray], index: int,
-                     step: float = 1e-6) -> np.ndarray:
-    """Central differences of the reference's mean over its per-sample values."""
-    def value(x: np.ndarray) -> float:
-        args = list(inputs)
-        args[index] = x
-        return float(np.mean(case.reference(*args, **case.options)))
-
-    x = np.array(inputs[index], dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        h = step * max(1.0, abs(x[i]))
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        down[i] -= h
-        grad[i] = (value(up) - value(down)) / (2 * h)
-    return grad
+EMPTY_VARIANTS = (Variant("none"), Variant("mean"), Variant("sum"),
+                  Variant("weighted_mean", "random"))
 
 
-def autodiff_gradient(case: Case, backend: Backend, inputs: list[np.ndarray],
-                      index: int) -> np.ndarray:
-    """The gradient of the ``"mean"`` loss with respect to input ``index`` on ``backend``."""
-    floats = case.float_indices(len(inputs))
-    arrays = [backend.asarray(x, "float64" if i in floats else None)
-              for i, x in enumerate(inputs)]
-    fn = arrayloss.get(case.loss, **case.options)
-    if backend.autodiff == "torch":
-        arrays[index] = arrays[index].clone().requires_grad_(True)
-        fn(*arrays).backward()
-        return backend.to_numpy(arrays[index].grad)
-    if backend.autodiff == "jax":
-        import jax
-
-        def scalar(x: Any) -> Any:
-            args = list(arrays)
-            args[index] = x
-            return fn(*args)
-
-        grad = jax.grad(scalar)
-        if backend.name == "jax_jit":
-            grad = jax.jit(grad)
-        return np.asarray(grad(arrays[index]))
-    raise ValueError(f"{backend.name} has no autodiff")
-
-
-def check_gradient(case: Case, backend: Backend, seed: int = 0) -> float:
-    """Autodiff gradients of every ``grad_inputs`` against finite differences of the
-    reference (smooth cases) and, on torch, ``torch.autograd.gradcheck``."""
-    inputs = [np.asarray(x) for x in case.inputs(seed)]
-    worst = 0.0
-    for index in case.grad_inputs:
-        actual = autodiff_gradient(case, backend, inputs, index)
-        if not np.all(np.isfinite(actual)):
-            raise AssertionError(f"{case.id} on {backend.name}: non-finite gradient {actual!r}")
-        if not case.smooth:
-            continue
-        expected = numeric_gradient(case, inputs, index)
-        error = relative_error(actual, expected)
-        worst = max(worst, error)
-        if not error <= 1e-5 * case.tolerance:
-            raise AssertionError(
-                f"{case.id} on {backend.name}: gradient of input {index} differs from finite "
-                f"differences by {error:.3g}\nautodiff {actual!r}\nnumeric  {expected!r}"
-            )
-    if backend.autodiff == "torch" and case.smooth:
-        _torch_gradcheck(case, inputs)
-    return worst
-
-
-def _torch_gradcheck(case: Case, inputs: list[np.ndarray]) -> None:
-    import torch
-
-    floats = case.float_indices(len(inputs))
-    tensors = [torch.asarray(x, dtype=torch.float64 if i in floats else None)
-               for i, x in enumerate(inputs)]
-    fn = arrayloss.get(case.loss, **case.options)
-    wrt = [tensors[i].clone().requires_grad_(True) for i in case.grad_inputs]
-
-    def function(*diff: Any) -> Any:
-        args = list(tensors)
-        for i, t in zip(case.grad_inputs, diff, strict=True):
-            args[i] = t
-        return fn(*args)
-
-    if not torch.autograd.gradcheck(function, tuple(wrt), eps=1e-6, atol=1e-6, rtol=1e-4):
-        raise AssertionError(f"{case.id}: torch.autograd.gradcheck failed")
+def check_empty_batch(case: Case, backend: Backend, dtype: str = "float64",
+                      seed: int = 0) -> dict[str, float]:
+    """The case's inputs cut to an empty batch (every input that shares the leading axis
+    of the prediction loses all its rows): ``"none"`` is empty, every mean is 0, not NaN."""
+    data = case.inputs(seed)
+    floats = case.float_indices(len(data))
+    lead = next(x.shape[0] for i, x in enumerate(data) if i in floats and x.ndim >= 1)
+    empty = tuple(x[:0] if x.ndim >= 1 and x.shape[0] == lead else x for x in data)
+    return check_dtypes(case, backend, ((dtype, EMPTY_VARIANTS),), seed, data=empty,
+                        what=" (empty batch)")
