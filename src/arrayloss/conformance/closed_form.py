@@ -73,10 +73,12 @@ def check_closed_form(case: Case, backend: Backend, dtype: str, seed: int = 0) -
     for (what, reference_name), got in zip(_CHECKS, computed, strict=True):
         got = np.asarray(got, dtype=np.float64)
         reference = expected[reference_name]
-        # Relative to the largest component: a "mean" gradient is small (divided by the
-        # element count), and relative_error alone would measure it absolutely below 1.
+        # Relative to the largest component, or to 1/size: a "mean" gradient is small
+        # (divided by the element count), and relative_error alone would measure it
+        # absolutely below 1; the floor 1/size keeps the rounding of autodiff's
+        # saturated second derivatives (1e-15 next to gradients of 1/size) from counting.
         finite = np.abs(reference[np.isfinite(reference)])
-        scale = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+        scale = max(float(finite.max(initial=0.0)), 1.0 / max(1, reference.size))
         error = relative_error(got / scale, reference / scale)
         worst = max(worst, error)
         if not error <= limit:
