@@ -44,6 +44,13 @@ class Backend:
             import torch
 
             return bool(torch.cuda.is_available())
+        if self.name == "cupy":
+            try:
+                import cupy
+
+                return bool(cupy.cuda.runtime.getDeviceCount() > 0)
+            except Exception:  # CuPy installed without a usable GPU or driver
+                return False
         return True
 
     # -- arrays ---------------------------------------------------------------------
@@ -79,6 +86,10 @@ class Backend:
 
             jax.config.update("jax_enable_x64", True)
             return jnp.asarray(value.astype(_numpy_dtype(dtype)), dtype=getattr(jnp, dtype))
+        if self.name == "cupy":
+            import cupy
+
+            return cupy.asarray(value.astype(dtype))
         if self.name == "dask":
             import dask.array as da
 
@@ -99,6 +110,10 @@ class Backend:
             return np.from_dlpack(x.to_device(xp.Device("CPU_DEVICE")))
         if self.name == "dask":
             return np.asarray(x.compute(scheduler="sync"))
+        if self.name == "cupy":
+            import cupy
+
+            return cupy.asnumpy(x)
         return np.asarray(x)
 
     def to_numpy_many(self, xs: list[Any]) -> list[np.ndarray]:
@@ -231,6 +246,7 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("jax", "jax", autodiff="jax", half_dtypes=("float16", "bfloat16")),
     Backend("jax_jit", "jax", autodiff="jax", half_dtypes=("float16", "bfloat16")),
     Backend("dask", "dask"),
+    Backend("cupy", "cupy", half_dtypes=("float16",)),
 )
 """Every variant; ``torch_meta`` (values do not exist there) is :data:`META`."""
 

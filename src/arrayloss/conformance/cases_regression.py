@@ -134,3 +134,39 @@ case("cosine_similarity",
                   np.vstack([rng.normal(size=(1, 5)), np.zeros((1, 5)),
                              rng.normal(size=(2, 5))])),
      ref_cosine, label="zero_vector", smooth=False)
+
+# -- edge inputs -----------------------------------------------------------------------------
+
+
+def _ties(rng: np.random.Generator):
+    """Predictions equal to the targets in two columns: the kink of abs and of the pinball
+    loss, where torch and JAX must still agree on the gradient."""
+    y = rng.normal(size=SHAPE)
+    p = y + rng.normal(size=SHAPE)
+    p[:, :2] = y[:, :2]
+    return y, p
+
+
+def _zeros(rng: np.random.Generator):
+    return np.zeros(SHAPE), np.zeros(SHAPE)
+
+
+def _knots(rng: np.random.Generator):
+    """Errors exactly at ±delta (the Huber knot) and ±c (the Tukey cut-off), and zero."""
+    y = rng.normal(size=SHAPE)
+    return y, y + rng.choice([-1.0, 1.0, 0.0, 0.5], size=SHAPE)
+
+
+case("mean_absolute_error", _ties, ref_mae, label="ties", smooth=False)
+case("quantile", _ties, ref_quantile, options={"q": 0.3}, label="ties", smooth=False)
+case("huber", _knots, ref_huber, label="knot")
+case("tukey_biweight", _knots, ref_tukey, options={"c": 1.0}, label="cutoff", smooth=False)
+case("log_cosh", _zeros, ref_log_cosh, label="zeros")
+case("mean_squared_logarithmic_error", _zeros, ref_msle, label="zeros")
+case("mean_absolute_percentage_error",
+     lambda rng: (np.where(rng.uniform(size=SHAPE) < 0.3, 0.0, rng.normal(size=SHAPE)),
+                  rng.normal(size=SHAPE)), ref_mape, label="zero_targets", smooth=False)
+case("poisson", lambda rng: (np.zeros(SHAPE), rng.uniform(0.2, 3.0, size=SHAPE)), ref_poisson,
+     label="zero_counts")
+case("cosine_similarity", lambda rng: (lambda y: (y, 2.5 * y))(rng.normal(size=SHAPE)),
+     ref_cosine, label="parallel")

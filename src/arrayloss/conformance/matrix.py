@@ -102,9 +102,10 @@ def _run(results: list[Result], loss: str, kind: str, target: str, case: str,
 
 
 def _select_backends(names: Iterable[str] | None) -> tuple[list[Backend], list[str]]:
-    installed = {lib for lib, module in LIBRARIES.items()
-                 if importlib.util.find_spec(module) is not None}
+    """The available backend variants (of ``names``: libraries or variants) and the
+    libraries asked for (default: all) that have none: not installed, or no device."""
     chosen = [b for b in BACKENDS if b.is_available()]
+    wanted = set(LIBRARIES)
     if names:
         wanted = set(names)
         unknown = wanted - {b.name for b in BACKENDS} - set(LIBRARIES)
@@ -112,10 +113,8 @@ def _select_backends(names: Iterable[str] | None) -> tuple[list[Backend], list[s
             raise ValueError(f"unknown backend(s) {sorted(unknown)}; known: "
                              f"{sorted(set(LIBRARIES) | {b.name for b in BACKENDS})}")
         chosen = [b for b in chosen if b.name in wanted or library_of(b.name) in wanted]
-        installed &= {library_of(b.name) for b in chosen} | (wanted & set(LIBRARIES))
-        absent = sorted(lib for lib in wanted & set(LIBRARIES) if lib not in installed)
-    else:
-        absent = [lib for lib in LIBRARIES if lib not in installed]
+    present = {library_of(b.name) for b in chosen}
+    absent = [lib for lib in LIBRARIES if lib in wanted and lib not in present]
     return chosen, absent
 
 

@@ -9,8 +9,12 @@ reduction variants in each.
   :data:`~.runner.COMPACT_VARIANTS`, where every call compiles or builds a graph: JAX, Dask)
   and on every case where calls are cheap (NumPy, array-api-strict, PyTorch); otherwise, and
   in the lower precisions, the per-sample values and a weighted, masked mean
-  (:data:`~.runner.LIGHT_VARIANTS`). ``light=True`` (the command line) runs the compact
-  variants on the first case of each loss and the light ones elsewhere.
+  (:data:`~.runner.LIGHT_VARIANTS`).
+- ``light=True`` (the command line) runs the compact variants on the first case of each
+  loss and the light ones elsewhere on NumPy, array-api-strict and PyTorch, and one call per
+  dtype on JAX and Dask (per-sample values with weights and a mask in float64, the weighted,
+  masked mean in the other dtypes): the reduction code is shared by every loss and every
+  rule of it is checked on the other backends and in the pytest suite.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ PlanRow = tuple[Case, Backend, DtypePlan]
 EXPENSIVE = ("jax", "jax_jit", "dask")
 # Lower precisions are checked on eager JAX, not again under jax.jit.
 NO_HALF = ("jax_jit",)
+
+
+# The command line's single call per dtype where calls are expensive: the per-sample values
+# with weights and a mask in float64, their weighted, masked mean in the other dtypes.
+ONE_VARIANT = (Variant("none", "random", "some"),)
+ONE_REDUCED = (Variant("weighted_mean", "random", "some"),)
 
 
 def first_case_per_loss(cases: Iterable[Case]) -> list[Case]:
@@ -57,6 +67,11 @@ def value_plan(cases: Iterable[Case], backends: Iterable[Backend],
     for c in cases:
         for b in backends:
             expensive = b.name in EXPENSIVE
+            if light and expensive:  # one call per dtype
+                rows.append((c, b, tuple(
+                    (dtype, ONE_VARIANT if dtype == "float64" else ONE_REDUCED)
+                    for dtype in dtypes_for(b, c))))
+                continue
             every = (COMPACT_VARIANTS if expensive or light else FULL_VARIANTS) if (
                 id(c) in firsts or not (light or expensive)) else LIGHT_VARIANTS
             rows.append((c, b, tuple((dtype, every if dtype == "float64" else LIGHT_VARIANTS)

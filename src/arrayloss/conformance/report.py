@@ -124,8 +124,44 @@ agree (Keras 3, PyTorch, optax, scikit-learn, statsmodels, ...), with the delibe
 differences that are pinned and checked to still differ."""
 
 
+INTRO = """\
+# Conformance report
+
+arrayloss promises that one implementation gives the same numbers everywhere. This page is
+written by `python -m arrayloss check --markdown docs/conformance.md`; run the command to
+check the promise on your own machine, with the backends you have installed (each library
+not installed is reported as absent, never as passed). `--json PATH` writes every check's
+result; `--loss`, `--family` and `--backend` select; `--full` runs what the pytest suite
+in `conformance/` runs (`python -m pytest conformance`).
+
+What is checked, from one declarative table of cases (loss, options, input generator, and
+an independent float64 NumPy reference of the per-sample values):
+
+- **values**: every case of every loss on NumPy, array-api-strict (API 2024.12; also with
+  boolean indexing and data-dependent shapes disabled, and on a second device), PyTorch,
+  JAX (eager and under `jax.jit`), Dask (with `compute()` forbidden inside the loss) and
+  CuPy, in float64 and float32, and in float16 and bfloat16 where the library has them (the
+  result is float32); the result's library, device, dtype and shape; the reductions,
+  `sample_weight` and `mask` of SPEC section 5 including the means over nothing (all masked,
+  all-zero weights, an empty batch) that must be 0;
+- **gradients**: torch autograd and `jax.jit(jax.grad)` in float64 against central finite
+  differences of the reference (and `torch.autograd.gradcheck`) where the case is smooth,
+  and against each other everywhere, ties and kinks included;
+- **transforms**: `jax.vmap`, `torch.func.grad`, `torch.func.vmap` and Dask laziness on
+  the first case of each loss, `torch.compile(fullgraph=True)` on a sample of losses;
+- **peers**: the same loss in Keras 3, PyTorch, optax, scikit-learn, statsmodels and
+  others through one mapping table, with each deliberate difference pinned, explained and
+  checked to still differ (and its one-line recipe checked to reproduce arrayloss).
+
+The command runs a lighter set of reduction variants than the pytest suite (every rule on
+the first case of each loss; one call per dtype on JAX and Dask) to finish in about two
+minutes on a 2-core machine; the pytest suite runs them all.
+"""
+
+
 def markdown(matrix: Matrix, command: str = "python -m arrayloss check") -> str:
-    """The Markdown conformance report: the table, the summary and a legend."""
+    """The Markdown conformance report: what is checked, the table, the summary and a
+    legend."""
     head = columns(matrix)
     rows = table_rows(matrix)
     out = [f"| {' | '.join(head)} |", f"|{'|'.join('---' for _ in head)}|"]
@@ -133,9 +169,10 @@ def markdown(matrix: Matrix, command: str = "python -m arrayloss check") -> str:
     failed = matrix.failed
     fail_lines = [f"- `{r.loss}` {r.kind} {r.target} `{r.case}`: "
                   f"{r.message.splitlines()[0] if r.message else ''}" for r in failed]
-    absent = (f"Libraries not installed (reported as absent, not as passed): "
+    absent = (f"Libraries not available (reported as absent, not as passed): "
               f"{', '.join(matrix.absent)}.\n\n" if matrix.absent else "")
     return "\n".join([
+        INTRO, "## Results", "",
         f"Written by `{command}` in {matrix.seconds:.0f} s.", "",
         f"**{matrix.summary()}**", "", absent + "\n".join(out), "",
         *(["Failures:", "", *fail_lines, ""] if failed else []), LEGEND, ""])
