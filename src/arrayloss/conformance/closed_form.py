@@ -41,7 +41,9 @@ def check_closed_form(case: Case, backend: Backend, dtype: str, seed: int = 0) -
     against float64 autodiff of the same inputs; returns the worst relative error.
 
     Checked: the ``"mean"`` gradient against ``torch.autograd`` and ``jax.grad``, its
-    Hessian diagonal against the diagonal of ``jax.hessian``, and the weighted, masked
+    Hessian diagonal against the diagonal of ``jax.hessian`` (in float32, element by
+    element, that or torch's float32 Hessian of the same inputs: a second derivative that
+    jumps at a knot takes the side the computing precision decides), and the weighted, masked
     ``"weighted_mean"`` gradient against ``torch.autograd``. Raises ``AssertionError``
     naming the case, backend, dtype, reduction and quantity that differ.
     """
@@ -59,6 +61,7 @@ def check_closed_form(case: Case, backend: Backend, dtype: str, seed: int = 0) -
     # One call computes everything, so that jax_jit compiles once per case and dtype.
     results = backend.call(_closed_forms, case.loss, case.options, *arrays, **extra)
     expected = _autodiff(case, rounded, weight, mask)
+    hessian32 = _torch_hessian32(case, rounded) if dtype != "float64" else None
     result_dtype = "float64" if dtype == "float64" else "float32"
     limit = tolerance(dtype) * case.tolerance
     worst = 0.0
@@ -73,6 +76,14 @@ def check_closed_form(case: Case, backend: Backend, dtype: str, seed: int = 0) -
     for (what, reference_name), got in zip(_CHECKS, computed, strict=True):
         got = np.asarray(got, dtype=np.float64)
         reference = expected[reference_name]
+        if hessian32 is not None and reference_name == "jax.hessian":
+            # A second derivative jumps at a knot (Huber's |e| = δ), and the side an input
+            # on the knot falls on is decided by the computing precision; so in float32
+            # each element may match either float64 jax.hessian or torch's float32
+            # Hessian of the same inputs (which is NaN where torch's double backward
+            # overflows, at logits of 1e4: there float64 decides).
+            closer = np.abs(got - hessian32) < np.abs(got - reference)
+            reference = np.where(closer, hessian32, reference)
         # Relative to the largest component, or to 1/size: a "mean" gradient is small
         # (divided by the element count), and relative_error alone would measure it
         # absolutely below 1; the floor 1/size keeps the rounding of autodiff's
@@ -94,7 +105,7 @@ def check_closed_form(case: Case, backend: Backend, dtype: str, seed: int = 0) -
 _CHECKS = (
     ("gradient (mean)", "torch.autograd"),
     ("gradient (mean)", "jax.grad"),
-    ("hessian_diagonal (mean)", "jax.hessian"),
+    ("hessian_diagonal (mean)", "jax.hessian"),  # float32: or torch's float32 Hessian
     ("gradient (weighted_mean, weighted, masked)", "torch.autograd weighted"),
 )
 
@@ -153,6 +164,28 @@ def _compute_autodiff(case: Case, rounded: list[np.ndarray], weight: np.ndarray 
     out["jax.hessian"] = np.diagonal(np.asarray(hessian).reshape(size, size)).reshape(
         raw[index].shape)
     return out
+
+
+def _torch_hessian32(case: Case, rounded: list[np.ndarray]) -> np.ndarray:
+    """The diagonal of ``torch.autograd.functional.hessian`` of the ``"mean"`` loss,
+    computed in float32."""
+    import torch
+
+    spec = arrayloss.get(case.loss).spec
+    index = spec.inputs.index(spec.prediction)
+    floats = case.float_indices(len(rounded))
+    tensors = [torch.asarray(x.astype(np.float32)) if i in floats else torch.asarray(x)
+               for i, x in enumerate(rounded)]
+    fn = arrayloss.get(case.loss, **case.options)
+
+    def scalar(x: Any) -> Any:
+        args = list(tensors)
+        args[index] = x
+        return fn(*args)
+
+    x = tensors[index]
+    hessian = torch.autograd.functional.hessian(scalar, x).reshape(x.numel(), x.numel())
+    return torch.diagonal(hessian).reshape(x.shape).double().numpy()
 
 
 _PROGRAMS: dict[str, Any] = {}
