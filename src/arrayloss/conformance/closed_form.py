@@ -146,9 +146,9 @@ def _compute_autodiff(case: Case, rounded: list[np.ndarray], weight: np.ndarray 
     fn = arrayloss.get(case.loss, **case.options)
 
     def torch_grad(**extra: Any) -> np.ndarray:
-        tensors = [torch.asarray(x) for x in raw]
+        tensors = [torch.asarray(np.array(x)) for x in raw]  # writable copies
         tensors[index] = tensors[index].clone().requires_grad_(True)
-        extra = {k: torch.asarray(v) if isinstance(v, np.ndarray) else v
+        extra = {k: torch.asarray(np.array(v)) if isinstance(v, np.ndarray) else v
                  for k, v in extra.items()}
         fn(*tensors, **extra).backward()
         return tensors[index].grad.double().numpy()
@@ -174,7 +174,7 @@ def _torch_hessian32(case: Case, rounded: list[np.ndarray]) -> np.ndarray:
     spec = arrayloss.get(case.loss).spec
     index = spec.inputs.index(spec.prediction)
     floats = case.float_indices(len(rounded))
-    tensors = [torch.asarray(x.astype(np.float32)) if i in floats else torch.asarray(x)
+    tensors = [torch.asarray(x.astype(np.float32)) if i in floats else torch.asarray(np.array(x))
                for i, x in enumerate(rounded)]
     fn = arrayloss.get(case.loss, **case.options)
 
