@@ -42,11 +42,6 @@ LOG_ZERO = -1e30
 IMPOSSIBLE = LOG_ZERO / 2
 
 
-def _shift_right(xp: Any, x: Any, pad: Any) -> Any:
-    """``x`` moved along the last axis by ``pad``'s width, ``pad`` (``-inf``) entering."""
-    return xp.concat([pad, x[:, : x.shape[1] - pad.shape[1]]], axis=1)
-
-
 @define_loss("ctc", family="sequence", kind="custom",
              inputs=("labels", "logits", "label_lengths", "logit_lengths"),
              prediction="logits", keep_dtype=("labels", "label_lengths", "logit_lengths"))
@@ -139,8 +134,16 @@ def ctc(xp: Any, labels: Any, logits: Any, label_lengths: Any, logit_lengths: An
     # One unstack instead of T slices: eager JAX compiles every distinct slice separately.
     for emit, keep in zip(xp.unstack(emissions, axis=1), xp.unstack(active, axis=1),
                           strict=True):
-        step = xp.logaddexp(alpha, _shift_right(xp, alpha, pad[:, :1]))
-        step = xp.logaddexp(step, _shift_right(xp, alpha, pad) + skip_weight)
+        # The three predecessors s, s - 1, s - 2 (the last weighted by the skip rule) as
+        # slices of one padded copy, stacked and reduced by one max-shifted logsumexp.
+        # alpha is read once per frame: with three separate reads (two logaddexps of
+        # shifted copies) XLA's fusion duplicates the unrolled chain and jax.jit's compile
+        # time grows quadratically with T instead of linearly. Every term is finite (at
+        # least LOG_ZERO), so the shift is finite and the sum is at least 1.
+        padded = xp.concat([pad, alpha], axis=1)
+        terms = xp.stack([padded[:, 2:], padded[:, 1:-1], padded[:, :-2] + skip_weight])
+        top = xp.max(terms, axis=0)
+        step = top + xp.log(xp.sum(xp.exp(terms - top), axis=0))
         alpha = xp.where(keep, step + emit, alpha)
 
     # The two final positions 2L and 2L - 1, picked by comparison (a sum over one entry);

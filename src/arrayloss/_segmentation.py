@@ -9,11 +9,11 @@ and a ``smooth`` term in numerator and denominator makes an empty target with an
 prediction a perfect match (loss 0) instead of ``0/0``.
 
 By default the sums run over every axis but the first, so the loss is one value per sample
-(optax, MONAI and segmentation_models_pytorch compute per sample too); ``axis=None``
+(optax and MONAI compute per sample too); ``axis=None``
 sums over everything, as Keras's default does. With ``class_axis`` (one-hot multi-class
 targets) the overlap is computed per sample and per class, and the per-sample value is the
 mean over classes of ``class_weight[c]·loss_c``, optionally without class 0
-(``ignore_background``), as optax, MONAI and smp do.
+(``ignore_background``), as optax and MONAI do.
 """
 
 from __future__ import annotations
@@ -173,8 +173,8 @@ def tversky(xp: Any, y_true: Any, y_pred: Any, *, alpha: float = 0.5, beta: floa
     .. math:: \ell = 1 - \frac{TP + s}{TP + \alpha\,FP + \beta\,FN + s}
 
     ``alpha`` weighs the false positives ``FP = Σ(1 - y)·p`` and ``beta`` the false
-    negatives ``FN = Σ y·(1 - p)``, as in Tversky's paper, optax ``dice_loss(alpha, beta)``,
-    MONAI ``TverskyLoss`` and smp ``TverskyLoss``. Keras's ``tversky`` documents the same
+    negatives ``FN = Σ y·(1 - p)``, as in Tversky's paper, optax ``dice_loss(alpha, beta)`` and
+    MONAI ``TverskyLoss``. Keras's ``tversky`` documents the same
     but its code multiplies the false negatives by ``alpha``: Keras's
     ``tversky(alpha=a, beta=b)`` is ``tversky(alpha=b, beta=a, axis=None)`` here.
     ``alpha = beta = 1/2`` is Dice (with ``smooth`` halved), ``alpha = beta = 1`` Jaccard.
@@ -203,8 +203,8 @@ def jaccard(xp: Any, y_true: Any, y_pred: Any, *, smooth: float = 1e-7,
     .. math:: \ell = 1 - \frac{TP + s}{\sum y + \sum p - TP + s}
               = 1 - \frac{TP + s}{TP + FP + FN + s}
 
-    Tversky with ``alpha = beta = 1``; segmentation_models_pytorch ``JaccardLoss(smooth=s)``
-    computes the same ratio. Keras has no Jaccard loss.
+    Tversky with ``alpha = beta = 1``. MONAI ``DiceLoss(jaccard=True, smooth_nr=s,
+    smooth_dr=s)`` is ``jaccard(smooth=s/2, class_axis=1)``. Keras has no Jaccard loss.
 
     >>> import array_api_strict as xp
     >>> import arrayloss

@@ -158,7 +158,7 @@ peer("tversky", "keras", "keras.losses.tversky", masks, keras_tversky(0.2, 0.8),
 peer("tversky", "keras", "keras.losses.tversky", masks, keras_tversky(0.2, 0.8),
      options={"alpha": 0.2, "beta": 0.8, "axis": None}, rtol=F32_RTOL,
      difference="Keras's code multiplies the false negatives by alpha (its docstring says "
-                "false positives); arrayloss follows the paper, optax, MONAI and smp")
+                "false positives); arrayloss follows the paper, optax and MONAI")
 peer("dice", "optax", "optax.losses.dice_loss", onehot_logits, optax_dice(smooth=1.0),
      options={"smooth": 2.0, "from_logits": True, "class_axis": -1}, reduction="none",
      rtol=F32_RTOL)
@@ -212,3 +212,17 @@ peer("ctc", "torch", "torch.nn.functional.ctc_loss", sequences, torch_ctc("mean"
      difference="PyTorch's 'mean' divides each loss by its label length first: "
                 "mean(ctc(..., reduction='none') / max(label_lengths, 1))")
 peer("ctc", "optax", "optax.ctc_loss", sequences, optax_ctc, reduction="none", rtol=F32_RTOL)
+
+
+def keras_ctc(labels, logits, label_lengths, logit_lengths):
+    # Keras reads label lengths from 0-padding and uses every frame.
+    return _keras().losses.ctc(_jnp(labels), _jnp(logits))
+
+
+def full_sequences(rng):
+    labels = np.array([[3, 1, 4, 0], [1, 5, 0, 0], [2, 2, 0, 0]])
+    return labels, rng.normal(size=(3, 10, 6)), np.count_nonzero(labels, axis=1), np.full(3, 10)
+
+
+peer("ctc", "keras", "keras.losses.ctc", full_sequences, keras_ctc, reduction="none",
+     rtol=F32_RTOL)
