@@ -12,13 +12,17 @@ the first case of each loss, the per-sample values and a weighted, masked mean e
 the empty batch once per loss and library; gradients of every case (torch autograd and
 ``jax.jit(jax.grad)`` against finite differences and each other); ``jax.vmap``,
 ``torch.func.grad``/``vmap`` and Dask laziness on the first case of each loss and
-``torch.compile(fullgraph=True)`` on an evenly spread sample of losses; every peer row.
+``torch.compile(fullgraph=True)`` on an evenly spread sample of losses; every peer row;
+registered extra columns (closed-form gradients) on the first case of each loss. On JAX and
+Dask it makes one call per dtype, JAX under ``jax.jit`` only. Losses are checked in
+parallel worker processes (``--jobs``), each loss's line printed as it finishes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -36,8 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true",
                         help="every reduction variant on every case, as the pytest suite")
     parser.add_argument("--no-peers", action="store_true", help="skip the peer libraries")
-    parser.add_argument("--compile-sample", type=int, default=6, metavar="N",
-                        help="losses checked under torch.compile (default 6; -1: all)")
+    parser.add_argument("--compile-sample", type=int, default=3, metavar="N",
+                        help="losses checked under torch.compile (default 3; -1: all)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
+                        help="worker processes, one loss at a time each (default: up to 2, "
+                             "the number of CPUs)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -67,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         matrix = run_matrix(losses or None, args.backend, light=not args.full,
-                            peers=not args.no_peers, progress=progress,
+                            peers=not args.no_peers, progress=progress, jobs=args.jobs,
                             compile_sample=None if args.compile_sample < 0
                             else args.compile_sample)
     except ValueError as error:

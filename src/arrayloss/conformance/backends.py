@@ -155,29 +155,31 @@ class Backend:
             raise AssertionError(f"{self.name}: result dtype {x.dtype}, expected {dtype}")
 
     # -- calling --------------------------------------------------------------------
-    def call_many(self, fn: Callable[..., Any],
-                  calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
+    def call_many(self, fn: Callable[..., Any] | None,
+                  calls: list[tuple[Any, ...]]) -> list[Any]:
         """``[fn(*args, **kwargs) for args, kwargs in calls]`` as this variant's users would
-        call it; under ``jax_jit`` all calls are traced into one compiled function (one
-        compilation instead of one per call)."""
+        call it (with ``fn=None``, each call is ``(fn, args, kwargs)``); under ``jax_jit``
+        all calls are traced into one compiled function (one compilation instead of one per
+        call)."""
+        leaves = [(fn, list(c[0]), dict(c[1])) if fn is not None else
+                  (c[0], list(c[1]), dict(c[2])) for c in calls]
         if self.name != "jax_jit":
-            return [self.call(fn, *args, **kwargs) for args, kwargs in calls]
+            return [self.call(f, *args, **kwargs) for f, args, kwargs in leaves]
         import jax
 
         def is_array(v: Any) -> bool:
             return isinstance(v, jax.Array)
 
-        leaves = [(list(args), dict(kwargs)) for args, kwargs in calls]
         arrays = [[a for a in args if is_array(a)] + [v for v in kw.values() if is_array(v)]
-                  for args, kw in leaves]
+                  for _, args, kw in leaves]
 
         def traced(all_arrays: list[list[Any]]) -> list[Any]:
             results = []
-            for (args, kw), given in zip(leaves, all_arrays, strict=True):
+            for (f, args, kw), given in zip(leaves, all_arrays, strict=True):
                 it = iter(given)
                 args = [next(it) if is_array(a) else a for a in args]
                 kw = {k: next(it) if is_array(v) else v for k, v in kw.items()}
-                results.append(fn(*args, **kw))
+                results.append(f(*args, **kw))
             return results
 
         return list(jax.jit(traced)(arrays))

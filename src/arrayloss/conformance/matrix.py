@@ -9,6 +9,7 @@ gradients (autodiff against finite differences, torch against JAX), the transfor
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import time
 from collections.abc import Callable, Iterable
@@ -118,75 +119,147 @@ def _select_backends(names: Iterable[str] | None) -> tuple[list[Backend], list[s
     return chosen, absent
 
 
+@dataclass(frozen=True)
+class _Settings:
+    backends: tuple[str, ...]
+    light: bool
+    peers: bool
+    transforms: bool
+    compiled: frozenset[str]
+    peers_elsewhere: bool = False  # the parent process checks the peers
+
+
 def run_matrix(losses: Iterable[str] | None = None, backends: Iterable[str] | None = None,
                *, light: bool = True, peers: bool = True, transforms: bool = True,
-               compile_sample: int | None = 6,
+               compile_sample: int | None = 6, jobs: int = 1,
                progress: Callable[[str, list[Result], float], None] | None = None,
                cases: list[Case] | None = None) -> Matrix:
     """Run the matrix for ``losses`` (default: every public loss) on ``backends`` (default:
     every installed one). ``compile_sample`` limits ``torch.compile`` to that many losses,
-    evenly spread (``None``: every loss)."""
+    evenly spread (``None``: every loss). ``jobs`` > 1 checks losses in that many worker
+    processes (each keeps its imports and compilation caches across the losses it gets);
+    ``progress(loss, results, seconds)`` is called as each loss finishes."""
     start = time.perf_counter()
     chosen, absent = _select_backends(backends)
-    rows = all_cases() if cases is None else cases
-    names = default_losses() if losses is None else [
-        _canonical(n) for n in losses]
+    names = default_losses() if losses is None else [_canonical(n) for n in losses]
     if cases is not None and losses is None:
-        names = list(dict.fromkeys(c.loss for c in rows))
+        names = list(dict.fromkeys(c.loss for c in cases))
     libs = list(dict.fromkeys(library_of(b.name) for b in chosen))
     matrix = Matrix(names, libs, absent)
-    by_loss: dict[str, list[Case]] = {}
-    for c in rows:
-        by_loss.setdefault(c.loss, []).append(c)
-    peer_rows = [p for p in all_peers() if p.loss in names] if peers else []
-    compiled = set(names if compile_sample is None else _spread(names, compile_sample))
-    extras = extra_checks()
-    autodiff = gradient_backends(chosen)
-    for name in names:
-        loss_start = time.perf_counter()
-        results: list[Result] = []
-        mine = by_loss.get(name, [])
-        if not mine:
-            results.append(Result(name, "values", "-", "-", False,
-                                  message=f"no conformance case for {name!r}"))
-        _values(results, name, mine, chosen, light)
-        for c in mine:
-            for b in autodiff:
-                _run(results, name, "gradient", b.name, c.id,
-                     lambda c=c, b=b: check_gradient(c, b))
-            if len(autodiff) >= 2:
-                _run(results, name, "gradient_agreement", "+".join(b.name for b in autodiff),
-                     c.id, lambda c=c: check_gradient_agreement(c, autodiff))
-        if transforms and mine:
-            for t in available_transforms():
-                if t.name == "torch.compile" and name not in compiled:
-                    continue
-                if library_of(t.module) not in libs:
-                    continue
-                _run(results, name, "transform", t.name, mine[0].id,
-                     lambda t=t, c=mine[0]: t.check(c))
-        for p in peer_rows:
-            if p.loss == name:
-                _peer(results, p)
-        for extra in extras:
-            _extra(results, extra, mine, chosen)
-        matrix.results += results
-        if progress is not None:
-            progress(name, results, time.perf_counter() - loss_start)
+    settings = _Settings(tuple(b.name for b in chosen), light, peers, transforms,
+                         frozenset(names if compile_sample is None
+                                   else _spread(names, compile_sample)))
+    by_loss: dict[str, list[Result]] = {}
+    if jobs > 1 and cases is None and len(names) > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        # "spawn": a fresh interpreter per worker (forking a process that has started
+        # JAX's or PyTorch's threads is unsafe).
+        context = multiprocessing.get_context("spawn")
+        # The peers run here, while the workers check the losses: their libraries (Keras,
+        # optax, scikit-learn, ...) are then imported once, not once per worker.
+        settings = dataclasses.replace(settings, peers_elsewhere=True)
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            futures = {pool.submit(_check_loss_timed, n, settings): n for n in names}
+            peer_results: dict[str, list[Result]] = {}
+            if peers:
+                for p in all_peers():
+                    if p.loss in names:
+                        _peer(peer_results.setdefault(p.loss, []), p)
+            for future in concurrent.futures.as_completed(futures):
+                results, seconds = future.result()
+                results += peer_results.get(futures[future], [])
+                by_loss[futures[future]] = results
+                if progress is not None:
+                    progress(futures[future], results, seconds)
+    else:
+        for name in names:
+            results, seconds = _check_loss_timed(name, settings, cases)
+            by_loss[name] = results
+            if progress is not None:
+                progress(name, results, seconds)
+    matrix.results = [r for name in names for r in by_loss[name]]
     matrix.seconds = time.perf_counter() - start
     return matrix
 
 
+def _check_loss_timed(name: str, settings: _Settings,
+                      cases: list[Case] | None = None) -> tuple[list[Result], float]:
+    start = time.perf_counter()
+    return _check_loss(name, settings, cases), time.perf_counter() - start
+
+
+def _check_loss(name: str, settings: _Settings, cases: list[Case] | None) -> list[Result]:
+    """Every check of one loss."""
+    chosen = [backend(n) for n in settings.backends]
+    libs = {library_of(n) for n in settings.backends}
+    mine = [c for c in (all_cases() if cases is None else cases) if c.loss == name]
+    results: list[Result] = []
+    if not mine:
+        results.append(Result(name, "values", "-", "-", False,
+                              message=f"no conformance case for {name!r}"))
+    _values(results, name, mine, chosen, settings.light)
+    autodiff = gradient_backends(chosen)
+    for c in mine:
+        for b in autodiff:
+            _run(results, name, "gradient", b.name, c.id,
+                 lambda c=c, b=b: check_gradient(c, b))
+        if len(autodiff) >= 2:
+            _run(results, name, "gradient_agreement", "+".join(b.name for b in autodiff),
+                 c.id, lambda c=c: check_gradient_agreement(c, autodiff))
+    if settings.transforms and mine:
+        for t in available_transforms():
+            if t.name == "torch.compile" and name not in settings.compiled:
+                continue
+            if t.name == "dask.lazy" and settings.light:
+                continue  # every Dask value check already forbids compute() in the loss
+            if library_of(t.module) not in libs:
+                continue
+            _run(results, name, "transform", t.name, mine[0].id,
+                 lambda t=t, c=mine[0]: t.check(c))
+    if settings.peers and not settings.peers_elsewhere:
+        for p in all_peers():
+            if p.loss == name:
+                _peer(results, p)
+    for extra in extra_checks():
+        _extra(results, extra, mine, chosen, settings.light)
+    return results
+
+
+# Where the command line checks all the cases of a loss in one batch of calls (one
+# compilation under jax.jit, one compute() on Dask).
+BATCHED = ("jax_jit", "dask")
+
+
 def _values(results: list[Result], name: str, mine: list[Case], chosen: list[Backend],
             light: bool) -> None:
-    for c, b, plan in value_plan(mine, chosen, light=light):
-        _run(results, name, "values", b.name, c.id,
-             lambda c=c, b=b, plan=plan: runner.check_dtypes(c, b, plan))
+    rows = value_plan(mine, chosen, light=light)
+    for b in chosen:
+        items = [(c, plan) for c, bb, plan in rows if bb is b]
+        if light and b.name in BATCHED and len(items) > 1:
+            start = time.perf_counter()
+            outcomes = runner.check_many(items, b)
+            share = (time.perf_counter() - start) / len(items)
+            for (c, _), outcome in zip(items, outcomes, strict=True):
+                _run(results, name, "values", b.name, c.id,
+                     lambda outcome=outcome: _raise_or_return(outcome))
+                results[-1].seconds = share
+            continue
+        for c, plan in items:
+            _run(results, name, "values", b.name, c.id,
+                 lambda c=c, b=b, plan=plan: runner.check_dtypes(c, b, plan))
     firsts = [c for c in first_case_per_loss(mine) if c.empty_batch]
     for c in firsts:
         for b in empty_batch_backends(chosen):
             _run(results, name, "empty_batch", b.name, c.id,
                  lambda c=c, b=b: runner.check_empty_batch(c, b))
+
+
+def _raise_or_return(outcome: Any) -> Any:
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 def _peer(results: list[Result], p: Peer) -> None:
@@ -198,14 +271,14 @@ def _peer(results: list[Result], p: Peer) -> None:
     results[-1].pinned = p.difference is not None
 
 
-def _extra(results: list[Result], extra: Any, mine: list[Case],
-           chosen: list[Backend]) -> None:
+def _extra(results: list[Result], extra: Any, mine: list[Case], chosen: list[Backend],
+           light: bool) -> None:
     if any(importlib.util.find_spec(m) is None for m in extra.needs):
         return
     names = {b.name for b in chosen}
-    for c in mine:
-        if not extra.applies(c):
-            continue
+    applicable = [c for c in mine if extra.applies(c)]
+    # The command line runs an extra column on the first case of the loss it applies to.
+    for c in applicable[:1] if light else applicable:
         for bname in extra.backends:
             if bname not in names:
                 continue

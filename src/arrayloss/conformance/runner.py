@@ -29,6 +29,7 @@ __all__ = [
     "Variant",
     "check_dtypes",
     "check_empty_batch",
+    "check_many",
     "check_values",
     "check_variants",
     "loss_function",
@@ -167,6 +168,44 @@ def check_dtypes(case: Case, backend: Backend,
                  what: str = "") -> dict[str, float]:
     """:func:`check_variants` for several dtypes in one batch of calls (one compilation
     under ``jax.jit``, one ``compute()`` on Dask); returns the worst error per dtype."""
+    fn, calls, expected = _build(case, backend, plan, seed, data)
+    results = backend.call_many(fn, calls)
+    return _verify(case, backend, plan, results, backend.to_numpy_many(results), expected,
+                   what)
+
+
+def check_many(items: list[tuple[Case, tuple[tuple[str, tuple[Variant, ...]], ...]]],
+               backend: Backend, seed: int = 0) -> list[dict[str, float] | AssertionError]:
+    """:func:`check_dtypes` for several cases in one batch of calls (one compilation
+    under ``jax.jit`` for all of them); returns each case's errors per dtype, or the
+    AssertionError (or other exception) that case raised. Where the batch as a whole
+    raises, every case is checked on its own, so a failure is attributed to its case."""
+    try:
+        built = [_build(case, backend, plan, seed, None) for case, plan in items]
+        calls = [(fn, *c) for fn, cs, _ in built for c in cs]
+        results = backend.call_many(None, calls)
+        arrays = backend.to_numpy_many(results)
+    except Exception:
+        built = None
+    outcomes: list[dict[str, float] | AssertionError] = []
+    at = 0
+    for i, (case, plan) in enumerate(items):
+        try:
+            if built is None:
+                outcomes.append(check_dtypes(case, backend, plan, seed))
+                continue
+            n = len(built[i][1])
+            outcomes.append(_verify(case, backend, plan, results[at:at + n],
+                                    arrays[at:at + n], built[i][2], ""))
+            at += n
+        except Exception as error:  # reported per case by the caller
+            outcomes.append(error)  # type: ignore[arg-type]
+    return outcomes
+
+
+def _build(case: Case, backend: Backend,
+           plan: tuple[tuple[str, tuple[Variant, ...]], ...], seed: int,
+           data: tuple[np.ndarray, ...] | None):
     data = case.inputs(seed) if data is None else data
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     expected: list[tuple[str, Variant, np.ndarray]] = []
@@ -174,13 +213,18 @@ def check_dtypes(case: Case, backend: Backend,
         c, e = _calls(case, backend, dtype, variants, seed, data)
         calls += c
         expected += [(dtype, v, x) for v, x in zip(variants, e, strict=True)]
-    results = backend.call_many(loss_function(case), calls)
+    return loss_function(case), calls, expected
+
+
+def _verify(case: Case, backend: Backend,
+            plan: tuple[tuple[str, tuple[Variant, ...]], ...], results: list[Any],
+            actual: list[np.ndarray], expected: list[tuple[str, Variant, np.ndarray]],
+            what: str) -> dict[str, float]:
     for result, (dtype, v, _) in zip(results, expected, strict=True):
         try:
             backend.check_result(result, result_dtype(dtype))
         except AssertionError as error:
             raise AssertionError(f"{case.id}{what} in {dtype}, {v}: {error}") from None
-    actual = backend.to_numpy_many(results)
     worst = {dtype: 0.0 for dtype, _ in plan}
     for a, (dtype, v, e) in zip(actual, expected, strict=True):
         if a.shape != e.shape:
