@@ -40,7 +40,7 @@ from ._reduction import as_bool, mean_over_axis, reduce_values
 from ._registry import register
 from ._shapes import align_leading, reconcile_labels, reconcile_pair
 
-__all__ = ["LossSpec", "PerSample", "define_loss"]
+__all__ = ["BoundCall", "LossSpec", "PerSample", "bind", "define_loss", "per_sample"]
 
 KINDS = ("elementwise", "axis", "labels", "custom")
 
@@ -64,9 +64,112 @@ class LossSpec:
     prediction: str
     options: dict[str, Any]
     body: Callable[..., Any]
+    keep_dtype: tuple[str, ...] = ()
+
+    @property
+    def public_options(self) -> list[str]:
+        axis = ["axis"] if self.kind != "custom" else []
+        return [*self.options, *axis, *_SHARED_OPTIONS]
 
 
 _SHARED_OPTIONS = ("sample_weight", "mask", "reduction")
+
+
+class BoundCall(NamedTuple):
+    """One call of a loss, validated and prepared up to its body (see :func:`bind`)."""
+
+    xp: Any
+    data: list[Any]  # the body's positional arrays
+    body_axis: dict[str, Any]  # {"axis": ...} for the kinds whose body takes it
+    mean_axes: tuple[int, ...] | None  # axes averaged after the body ("elementwise")
+    options: dict[str, Any]
+    weight: Any
+    keep: Any
+    reduction: str
+    prediction_shape: tuple[int, ...]
+
+
+def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundCall:
+    """Validate a call's arguments and prepare what the body receives.
+
+    Checks the number of arrays, option names and reduction; resolves namespace, device
+    and dtype (SPEC section 3); applies the kind's shape rule (section 4). Shared by every
+    loss and by the closed-form gradients, so both see exactly the same arrays.
+    """
+    given = dict(given)
+    sample_weight = given.pop("sample_weight", None)
+    mask = given.pop("mask", None)
+    reduction = given.pop("reduction", "mean")
+    has_axis = spec.kind != "custom"
+    axis = given.pop("axis", None if spec.kind == "elementwise" else -1) if has_axis else None
+    if len(arrays) != len(spec.inputs):
+        raise TypeError(
+            f"{spec.name}() takes {len(spec.inputs)} positional array argument(s) "
+            f"({', '.join(spec.inputs)}); got {len(arrays)}"
+        )
+    unknown = sorted(set(given) - set(spec.options))
+    if unknown:
+        raise TypeError(
+            f"{spec.name}() got unknown option(s) {', '.join(unknown)}; "
+            f"its options are: {', '.join(spec.public_options)}"
+        )
+    check_reduction(reduction)
+    resolved = resolve(
+        [*zip(spec.inputs, arrays, strict=True), ("sample_weight", sample_weight),
+         ("mask", mask)],
+        reference=spec.prediction,
+        keep_dtype=(*spec.keep_dtype, "mask"),
+    )
+    xp = resolved.xp
+    *data, weight, keep = resolved.arrays
+    prediction_shape = tuple(data[spec.inputs.index(spec.prediction)].shape)
+    body_axis: dict[str, Any] = {}
+    mean_axes = None
+    if spec.kind == "labels":
+        labels, scores, *rest = data
+        if not xp.isdtype(labels.dtype, "integral"):
+            raise TypeError(
+                f"{spec.inputs[0]} must hold integer class labels; got dtype {labels.dtype}"
+            )
+        if isinstance(axis, tuple):
+            raise TypeError(f"axis must be a single int (the class axis); got {axis!r}")
+        (class_axis,) = check_axis(axis, scores.ndim)
+        labels = reconcile_labels(xp, labels, scores, class_axis, name=spec.inputs[0])
+        data = [xp.astype(labels, default_index(xp, resolved.device)), scores, *rest]
+        body_axis = {"axis": class_axis}
+    elif spec.kind in ("elementwise", "axis"):
+        first, second, *rest = data
+        first, second = reconcile_pair(xp, first, second, names=spec.inputs[:2])
+        data = [first, second, *rest]
+        if spec.kind == "axis":
+            body_axis = {"axis": check_axis(axis, second.ndim)}
+        elif axis is None:  # the default: one value per sample
+            mean_axes = (second.ndim - 1,) if second.ndim >= 2 else ()
+        else:
+            mean_axes = check_axis(axis, second.ndim)
+    options = {**spec.options, **given}
+    return BoundCall(xp, data, body_axis, mean_axes, options, weight, keep, reduction,
+                     prediction_shape)
+
+
+def per_sample(call: BoundCall, result: Any) -> tuple[Any, Any, Any]:
+    """The body's ``result`` as per-sample values, with the caller's weights and masks
+    combined with the body's own (``PerSample``): ``(values, weight, keep)``."""
+    xp = call.xp
+    if not isinstance(result, PerSample):
+        result = PerSample(result)
+    values = result.values
+    if call.mean_axes is not None:
+        values = mean_over_axis(xp, values, call.mean_axes)
+    shape = tuple(values.shape)
+    weight, keep = call.weight, call.keep
+    if result.weight is not None:
+        weight = result.weight if weight is None else (
+            align_leading(xp, weight, shape, name="sample_weight") * result.weight)
+    if result.mask is not None:
+        keep = result.mask if keep is None else xp.logical_and(
+            align_leading(xp, as_bool(xp, keep), shape, name="mask"), result.mask)
+    return values, weight, keep
 
 
 def define_loss(
@@ -92,72 +195,18 @@ def define_loss(
             for p in inspect.signature(body).parameters.values()
             if p.kind is inspect.Parameter.KEYWORD_ONLY and (p.name != "axis" or kind == "custom")
         }
+        spec = LossSpec(name, family, kind, inputs, prediction, options, body,
+                        tuple(keep_dtype))
         default_axis = None if kind == "elementwise" else -1
-        has_axis = kind != "custom"
-        public_options = [*options, *(["axis"] if has_axis else []), *_SHARED_OPTIONS]
 
         @functools.wraps(body, assigned=("__module__", "__name__", "__qualname__", "__doc__"))
-        def loss(*arrays, sample_weight=None, mask=None, reduction="mean", **given):
-            axis = given.pop("axis", default_axis) if has_axis else None
-            if len(arrays) != len(inputs):
-                raise TypeError(
-                    f"{name}() takes {len(inputs)} positional array argument(s) "
-                    f"({', '.join(inputs)}); got {len(arrays)}"
-                )
-            unknown = sorted(set(given) - set(options))
-            if unknown:
-                raise TypeError(
-                    f"{name}() got unknown option(s) {', '.join(unknown)}; "
-                    f"its options are: {', '.join(public_options)}"
-                )
-            check_reduction(reduction)
-            resolved = resolve(
-                [*zip(inputs, arrays, strict=True), ("sample_weight", sample_weight),
-                 ("mask", mask)],
-                reference=prediction,
-                keep_dtype=(*keep_dtype, "mask"),
-            )
-            xp = resolved.xp
-            *data, weight, keep = resolved.arrays
-            result = _call_body(xp, resolved.device, data, axis, {**options, **given})
-            if not isinstance(result, PerSample):
-                result = PerSample(result)
-            shape = tuple(result.values.shape)
-            if result.weight is not None:
-                weight = result.weight if weight is None else (
-                    align_leading(xp, weight, shape, name="sample_weight") * result.weight)
-            if result.mask is not None:
-                keep = result.mask if keep is None else xp.logical_and(
-                    align_leading(xp, as_bool(xp, keep), shape, name="mask"), result.mask)
+        def loss(*arrays: Any, **given: Any) -> Any:
+            call = bind(spec, arrays, given)
+            result = body(call.xp, *call.data, **call.body_axis, **call.options)
+            values, weight, keep = per_sample(call, result)
             return reduce_values(
-                xp, result.values, sample_weight=weight, mask=keep, reduction=reduction
+                call.xp, values, sample_weight=weight, mask=keep, reduction=call.reduction
             )
-
-        def _call_body(xp, device, data, axis, opts):
-            if kind == "custom":
-                return body(xp, *data, **opts)
-            if kind == "labels":
-                labels, scores, *rest = data
-                if not xp.isdtype(labels.dtype, "integral"):
-                    raise TypeError(
-                        f"{inputs[0]} must hold integer class labels; got dtype {labels.dtype}"
-                    )
-                if isinstance(axis, tuple):
-                    raise TypeError(f"axis must be a single int (the class axis); got {axis!r}")
-                (class_axis,) = check_axis(axis, scores.ndim)
-                labels = reconcile_labels(xp, labels, scores, class_axis, name=inputs[0])
-                labels = xp.astype(labels, default_index(xp, device))
-                return body(xp, labels, scores, *rest, axis=class_axis, **opts)
-            first, second, *rest = data
-            first, second = reconcile_pair(xp, first, second, names=inputs[:2])
-            if kind == "axis":
-                return body(xp, first, second, *rest, axis=check_axis(axis, second.ndim), **opts)
-            values = body(xp, first, second, *rest, **opts)
-            if axis is None:  # the default: one value per sample
-                axes = (values.ndim - 1,) if values.ndim >= 2 else ()
-            else:
-                axes = check_axis(axis, values.ndim)
-            return mean_over_axis(xp, values, axes)
 
         parameters = [
             inspect.Parameter(arg, inspect.Parameter.POSITIONAL_ONLY) for arg in inputs
@@ -165,7 +214,7 @@ def define_loss(
             inspect.Parameter(opt, inspect.Parameter.KEYWORD_ONLY, default=default)
             for opt, default in options.items()
         ]
-        if has_axis:
+        if kind != "custom":
             parameters.append(
                 inspect.Parameter("axis", inspect.Parameter.KEYWORD_ONLY, default=default_axis))
         parameters += [
@@ -174,7 +223,7 @@ def define_loss(
             inspect.Parameter("reduction", inspect.Parameter.KEYWORD_ONLY, default="mean"),
         ]
         loss.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-        loss.spec = LossSpec(name, family, kind, inputs, prediction, options, body)  # type: ignore[attr-defined]
+        loss.spec = spec  # type: ignore[attr-defined]
         return register(name, family=family, aliases=aliases)(loss)
 
     return decorate

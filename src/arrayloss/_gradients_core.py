@@ -32,12 +32,10 @@ from typing import Any, NamedTuple
 
 import array_api_compat
 
-from ._define import PerSample
-from ._namespace import default_index, resolve
-from ._options import check_axis, check_reduction
-from ._reduction import as_bool, mean_over_axis, reduce_values
+from ._define import PerSample, bind, per_sample
+from ._reduction import as_bool, reduce_values
 from ._registry import get
-from ._shapes import align_leading, reconcile_labels, reconcile_pair
+from ._shapes import align_leading
 
 __all__ = [
     "ClosedForm",
@@ -59,22 +57,20 @@ class ClosedForm:
     # True where the Hessian is 0 almost everywhere (piecewise-linear losses): boosting
     # libraries then need a constant Hessian instead (see ``boosting_objective``).
     zero_hessian: bool = False
-    # Inputs that keep their dtype besides the labels of the "labels" kind.
-    keep_dtype: tuple[str, ...] = ()
 
 
 _FORMS: dict[str, ClosedForm] = {}
 _MISSING: dict[str, str] = {}  # canonical name -> why there is no closed form
 
 
-def closed_form(name: str, *, zero_hessian: bool = False,
-                keep_dtype: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Any]:
+def closed_form(name: str, *,
+                zero_hessian: bool = False) -> Callable[[Callable[..., Any]], Any]:
     """Register ``derivatives(xp, *arrays, **options) -> (d1, d2)`` for the loss ``name``."""
 
     def decorate(derivatives: Callable[..., tuple[Any, Any]]) -> Callable[..., Any]:
         if name in _FORMS:
             raise RuntimeError(f"a closed form for {name!r} is registered twice")
-        _FORMS[name] = ClosedForm(name, derivatives, zero_hessian, tuple(keep_dtype))
+        _FORMS[name] = ClosedForm(name, derivatives, zero_hessian)
         return derivatives
 
     return decorate
@@ -145,69 +141,30 @@ def evaluate(loss: str | Callable[..., Any], arrays: Sequence[Any], given: dict[
     prediction, sharing the resolution, the body call and the reduction weights."""
     spec, bound = _loss_spec(loss)
     form = form_of(spec.name)
-    given = {**bound, **given}
-    sample_weight = given.pop("sample_weight", None)
-    mask = given.pop("mask", None)
-    reduction = given.pop("reduction", "mean")
-    has_axis = spec.kind != "custom"
-    axis = given.pop("axis", None if spec.kind == "elementwise" else -1) if has_axis else None
-    if len(arrays) != len(spec.inputs):
-        raise TypeError(
-            f"{spec.name}() takes {len(spec.inputs)} positional array argument(s) "
-            f"({', '.join(spec.inputs)}); got {len(arrays)}"
-        )
-    unknown = sorted(set(given) - set(spec.options))
-    if unknown:
-        allowed = [*spec.options, *(["axis"] if has_axis else []), "sample_weight", "mask",
-                   "reduction"]
-        raise TypeError(
-            f"{spec.name}() got unknown option(s) {', '.join(unknown)}; "
-            f"its options are: {', '.join(allowed)}"
-        )
-    check_reduction(reduction)
-    keep_dtype = (*((spec.inputs[0],) if spec.kind == "labels" else ()), *form.keep_dtype)
-    resolved = resolve(
-        [*zip(spec.inputs, arrays, strict=True), ("sample_weight", sample_weight),
-         ("mask", mask)],
-        reference=spec.prediction,
-        keep_dtype=(*keep_dtype, "mask"),
-    )
-    xp = resolved.xp
-    *data, weight, keep = resolved.arrays
-    prediction_shape = tuple(data[spec.inputs.index(spec.prediction)].shape)
-    options = {**spec.options, **given}
-
-    data, body_axis, mean_axes = _prepare(xp, spec, data, axis)
-    call_axis = {} if body_axis is None else {"axis": body_axis}
-    result = spec.body(xp, *data, **call_axis, **options)
-    if not isinstance(result, PerSample):
-        result = PerSample(result)
-    raw = result.values
-    if mean_axes is None:  # the body reduced itself: its output is per-sample
-        per_sample, size = raw, 1
-    else:
-        per_sample = mean_over_axis(xp, raw, mean_axes)
-        size = max(1, math.prod(raw.shape[a] for a in mean_axes))
-    shape = tuple(per_sample.shape)
-    # The caller's weights and masks combine with the body's exactly as in define_loss.
-    if result.weight is not None:
-        weight = result.weight if weight is None else (
-            align_leading(xp, weight, shape, name="sample_weight") * result.weight)
-    if result.mask is not None:
-        keep = result.mask if keep is None else xp.logical_and(
-            align_leading(xp, as_bool(xp, keep), shape, name="mask"), result.mask)
+    # The loss's own validation and preparation, so both see exactly the same arrays.
+    call = bind(spec, arrays, {**bound, **given})
+    xp = call.xp
+    result = spec.body(xp, *call.data, **call.body_axis, **call.options)
+    raw = result.values if isinstance(result, PerSample) else result
+    per_sample_values, weight, keep = per_sample(call, result)
+    # Elements averaged into each per-sample value (1 where the body reduced itself).
+    size = 1 if call.mean_axes is None else max(
+        1, math.prod(raw.shape[a] for a in call.mean_axes))
+    shape = tuple(per_sample_values.shape)
 
     out_value = None
     if value:
-        out_value = reduce_values(xp, per_sample, sample_weight=weight, mask=keep,
-                                  reduction=reduction)
+        out_value = reduce_values(xp, per_sample_values, sample_weight=weight, mask=keep,
+                                  reduction=call.reduction)
     if not (gradient or hessian):
         return Evaluation(out_value, None, None)
 
-    coefficient = _reduction_coefficients(xp, per_sample, weight, keep, reduction)
-    d1, d2 = form.derivatives(xp, *data, **call_axis, **options)
-    reduced = mean_axes if mean_axes is not None else (
-        () if body_axis is None else (body_axis if isinstance(body_axis, tuple) else (body_axis,)))
+    coefficient = _reduction_coefficients(xp, per_sample_values, weight, keep, call.reduction)
+    d1, d2 = form.derivatives(xp, *call.data, **call.body_axis, **call.options)
+    # The axes each per-sample value reduced: averaged by the core, or by the body itself.
+    body_axis = call.body_axis.get("axis", ())
+    reduced = call.mean_axes if call.mean_axes is not None else (
+        body_axis if isinstance(body_axis, tuple) else (body_axis,))
     factor = _to_elements(xp, coefficient, reduced, d1.ndim) / size
     kept = None if keep is None else _to_elements(
         xp, align_leading(xp, as_bool(xp, keep), shape, name="mask"), reduced, d1.ndim)
@@ -219,37 +176,10 @@ def evaluate(loss: str | Callable[..., Any], arrays: Sequence[Any], given: dict[
             # or inf (padding), and 0·NaN would still be NaN -- as in the loss itself.
             out = xp.where(kept, out, xp.zeros_like(out))
         out = xp.broadcast_to(out, tuple(d1.shape))
-        return xp.reshape(out, prediction_shape)
+        return xp.reshape(out, call.prediction_shape)
 
     return Evaluation(out_value, chain(d1) if gradient else None,
                       chain(d2) if hessian else None)
-
-
-def _prepare(xp: Any, spec: Any, data: list[Any], axis: Any):
-    """The arrays the body receives, its ``axis`` argument and the axes averaged after it
-    (``None`` for kinds whose body reduces itself): the steps of ``define_loss``."""
-    if spec.kind == "custom":
-        return data, None, ()
-    if spec.kind == "labels":
-        labels, scores, *rest = data
-        if not xp.isdtype(labels.dtype, "integral"):
-            raise TypeError(
-                f"{spec.inputs[0]} must hold integer class labels; got dtype {labels.dtype}")
-        if isinstance(axis, tuple):
-            raise TypeError(f"axis must be a single int (the class axis); got {axis!r}")
-        (class_axis,) = check_axis(axis, scores.ndim)
-        labels = reconcile_labels(xp, labels, scores, class_axis, name=spec.inputs[0])
-        labels = xp.astype(labels, default_index(xp, _device(scores)))
-        return [labels, scores, *rest], class_axis, None
-    first, second, *rest = data
-    first, second = reconcile_pair(xp, first, second, names=spec.inputs[:2])
-    if spec.kind == "axis":
-        return [first, second, *rest], check_axis(axis, second.ndim), None
-    if axis is None:  # the default: one value per sample
-        axes = (second.ndim - 1,) if second.ndim >= 2 else ()
-    else:
-        axes = check_axis(axis, second.ndim)
-    return [first, second, *rest], None, axes
 
 
 def _reduction_coefficients(xp: Any, per_sample: Any, weight: Any, keep: Any,
@@ -288,5 +218,3 @@ def constant(x: Any, value: float) -> Any:
     """``value`` as an array like ``x`` (``where`` takes arrays in the standard)."""
     return array_api_compat.array_namespace(x).full_like(x, value)
 
-
-_device = array_api_compat.device
