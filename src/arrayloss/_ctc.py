@@ -12,8 +12,8 @@ where the skip from ``s - 2`` is allowed when ``l'_s`` is not blank and differs 
 
 Everything has a static shape, so the code traces under ``jax.jit`` and
 ``torch.compile``: the loop over frames is a Python loop over the static ``T`` (unrolled
-by tracers, so compile time grows linearly with ``T``), per-sequence lengths are masks, and
-the final positions are picked by comparing against ``arange``, never by an index gather.
+by tracers, so compile time grows with ``T``), per-sequence lengths are masks, and the
+final positions are picked by comparing against ``arange``, never by an index gather.
 """
 
 from __future__ import annotations
@@ -68,8 +68,9 @@ def ctc(xp: Any, labels: Any, logits: Any, label_lengths: Any, logit_lengths: An
     exist; it floors ``log 0`` at ``-1e5``, so it returns about ``1e5`` where this returns
     ``inf``. Keras's ``ctc`` takes full-length logits and 0-padded labels.
 
-    Under ``jax.jit`` the ``T`` frames are unrolled: compile time grows linearly with ``T``
-    (``docs/structured.md`` lists measurements); the run time is ``O(N·T·(S + C))``.
+    Under ``jax.jit`` the ``T`` frames are unrolled: the loss compiles in about linear time
+    in ``T``, its gradient in worse than linear time (T=10, 50, 100: 5 s, 36 s, 156 s on a
+    loaded 2-core CPU; ``docs/structured.md``); the run time is ``O(N·T·(S + C))``.
 
     >>> import array_api_strict as xp
     >>> import arrayloss
@@ -117,34 +118,42 @@ def ctc(xp: Any, labels: Any, logits: Any, label_lengths: Any, logit_lengths: An
     # A log-probability of exactly 0 (a -inf logit) is floored at LOG_ZERO: the clamp acts
     # only where the exact value is -inf or beyond any real value.
     emissions = xp.where(emissions < LOG_ZERO, xp.full_like(emissions, LOG_ZERO), emissions)
-    # Skips are added as log-weights: 0 where allowed, LOG_ZERO where not.
-    skip_weight = xp.where(skip, xp.zeros(skip.shape, dtype=log_probs.dtype,
-                                          device=_device(logits)),
-                           xp.full(skip.shape, LOG_ZERO, dtype=log_probs.dtype,
+    # Log-weights of the three transitions into s (from s, s - 1, s - 2), shape
+    # (N, 3, 2S + 1): 0 where allowed, LOG_ZERO for a skip the rule forbids.
+    allowed = xp.stack([xp.ones_like(skip), xp.ones_like(skip), skip], axis=1)
+    skip_weight = xp.where(allowed, xp.zeros(allowed.shape, dtype=log_probs.dtype,
+                                             device=_device(logits)),
+                           xp.full(allowed.shape, LOG_ZERO, dtype=log_probs.dtype,
                                    device=_device(logits)))
+    # Indices into alpha padded with two LOG_ZERO columns: s + 2, s + 1, s.
+    base = xp.arange(size, dtype=index, device=_device(labels))
+    predecessors = xp.concat([base + 2, base + 1, base])
 
     positions = xp.arange(size, dtype=index, device=_device(labels))
     # Before the first frame only the start (an empty prefix at position 0) is reached.
-    alpha = xp.where(positions == 0, xp.zeros_like(skip_weight),
-                     xp.full_like(skip_weight, LOG_ZERO))
+    start = xp.zeros((n, size), dtype=log_probs.dtype, device=_device(logits))
+    alpha = xp.where(positions == 0, start, xp.full_like(start, LOG_ZERO))
     pad = xp.full((n, 2), LOG_ZERO, dtype=log_probs.dtype, device=_device(logits))
-    # Frames past a sequence's length leave its alpha as it was: (N, T) -> T masks (N, 1).
-    frame = xp.arange(frames, dtype=index, device=_device(labels))
-    active = xp.expand_dims(frame < xp.expand_dims(logit_lengths, axis=1), axis=2)
-    # One unstack instead of T slices: eager JAX compiles every distinct slice separately.
-    for emit, keep in zip(xp.unstack(emissions, axis=1), xp.unstack(active, axis=1),
-                          strict=True):
-        # The three predecessors s, s - 1, s - 2 (the last weighted by the skip rule) as
-        # slices of one padded copy, stacked and reduced by one max-shifted logsumexp.
-        # alpha is read once per frame: with three separate reads (two logaddexps of
-        # shifted copies) XLA's fusion duplicates the unrolled chain and jax.jit's compile
-        # time grows quadratically with T instead of linearly. Every term is finite (at
-        # least LOG_ZERO), so the shift is finite and the sum is at least 1.
+    running = xp.expand_dims(logit_lengths, axis=1)
+    for t in range(frames):
+        # Frame t's emissions by a `take` with the index as data: one compiled op for every
+        # frame in eager JAX (a slice with a static start compiles once per frame), and
+        # batched by torch.func.vmap (unstack's moveaxis is not).
+        at = xp.asarray([t], dtype=index, device=_device(labels))
+        emit = xp.reshape(xp.take(emissions, at, axis=1), (n, size))
+        # The three predecessors s, s - 1, s - 2 of every position, read from one padded
+        # copy by one `take` with static indices, then one max-shifted logsumexp. The take
+        # is deliberate: XLA does not fuse it into the previous frame, so jax.jit's compile
+        # time grows about linearly with T; with slices (or separate logaddexps of shifted
+        # copies) XLA fuses the unrolled frames into one growing expression and the compile
+        # time grows quadratically. Every term is finite (at least LOG_ZERO), so the shift
+        # is finite and the sum is at least 1.
         padded = xp.concat([pad, alpha], axis=1)
-        terms = xp.stack([padded[:, 2:], padded[:, 1:-1], padded[:, :-2] + skip_weight])
-        top = xp.max(terms, axis=0)
-        step = top + xp.log(xp.sum(xp.exp(terms - top), axis=0))
-        alpha = xp.where(keep, step + emit, alpha)
+        terms = xp.reshape(xp.take(padded, predecessors, axis=1), (n, 3, size)) + skip_weight
+        top = xp.max(terms, axis=1, keepdims=True)
+        step = xp.squeeze(top, axis=1) + xp.log(xp.sum(xp.exp(terms - top), axis=1))
+        # Frames past a sequence's length leave its alpha as it was.
+        alpha = xp.where(t < running, step + emit, alpha)
 
     # The two final positions 2L and 2L - 1, picked by comparison (a sum over one entry);
     # with L = 0 there is only position 0.
