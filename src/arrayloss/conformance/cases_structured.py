@@ -135,7 +135,7 @@ case("ntxent", lambda rng: (rng.normal(size=(5, 4)), np.array([3, 1, 3, 1, 3])),
 # -- sequence (CTC) ---------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _collapsed_paths(frames: int, classes: int, blank: int):
     """Every path over ``frames`` steps and the label sequence it reads."""
     paths = np.array(list(itertools.product(range(classes), repeat=frames)), dtype=int)
