@@ -69,7 +69,7 @@ def ctc(xp: Any, labels: Any, logits: Any, label_lengths: Any, logit_lengths: An
     ``inf``. Keras's ``ctc`` takes full-length logits and 0-padded labels.
 
     Under ``jax.jit`` the ``T`` frames are unrolled: the loss compiles in about linear time
-    in ``T``, its gradient in worse than linear time (T=10, 50, 100: 5 s, 36 s, 156 s on a
+    in ``T``, its gradient in worse than linear time (T=10, 50, 100: 6 s, 31 s, 96 s on a
     loaded 2-core CPU; ``docs/structured.md``); the run time is ``O(N·T·(S + C))``.
 
     >>> import array_api_strict as xp
