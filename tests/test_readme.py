@@ -38,3 +38,12 @@ def test_list_command_prints_every_loss():
     for name in arrayloss.available():
         assert re.search(rf"\b{name}\b", out), name
     assert f"{len(arrayloss.available())} losses" in out
+
+
+def test_the_loss_table_lists_every_loss_and_alias():
+    from arrayloss._registry import entries
+
+    for entry in entries():
+        assert f"`{entry.name}(" in README, entry.name
+        for alias in entry.aliases:
+            assert f"`{alias}`" in README, alias

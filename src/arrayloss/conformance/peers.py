@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PEERS", "Peer", "all_peers", "available_peers", "check_peer", "peer"]
+__all__ = ["PEERS", "Peer", "all_peers", "as_jax", "as_torch", "available_peers", "check_peer",
+           "keras_module", "peer"]
 
 
 @dataclass(frozen=True)
@@ -127,3 +128,30 @@ def _to_numpy(x: Any) -> Any:
     if hasattr(x, "detach"):  # a torch tensor
         return x.detach().cpu().double().numpy()
     return np.asarray(x)
+
+
+# -- converting the float64 NumPy inputs for the peers ----------------------------------------
+def keras_module() -> Any:
+    """Keras 3 on its JAX backend (set before the first import; a user's choice stands)."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    return keras
+
+
+def as_torch(x: Any) -> Any:
+    """A NumPy input as a torch tensor of the same dtype."""
+    import torch
+
+    return torch.asarray(np.asarray(x))
+
+
+def as_jax(x: Any) -> Any:
+    """A NumPy input as a JAX array in JAX's default precision (float32, int32)."""
+    import jax.numpy as jnp
+
+    x = np.asarray(x)
+    return jnp.asarray(x.astype(np.float32) if x.dtype.kind == "f" else x.astype(np.int32))
+

@@ -8,33 +8,16 @@ with ``difference`` pin where arrayloss deliberately departs from the peer.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from .peers import peer
+from .peers import as_jax, as_torch, keras_module, peer
 
 N, C = 8, 4
 KERAS_RTOL = 2e-5
 
 
-def _keras():
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    import keras
+_keras, _torch, _jnp = keras_module, as_torch, as_jax
 
-    return keras
-
-
-def _torch(x):
-    import torch
-
-    return torch.asarray(np.asarray(x))
-
-
-def _jnp(x):
-    import jax.numpy as jnp
-
-    return jnp.asarray(np.asarray(x, dtype=np.float32))
 
 
 # -- inputs --------------------------------------------------------------------------------

@@ -9,12 +9,11 @@ scikit-learn averages over every value, as arrayloss's ``"mean"`` does for equal
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
-from .peers import peer
+from .peers import keras_module, peer
 
 SHAPE = (6, 5)
 # Fixed per-sample weights for the weighted rows (scikit-learn's sample_weight divides by
@@ -43,11 +42,8 @@ def _counts_and_logs(rng: np.random.Generator):
     return rng.poisson(3.0, size=SHAPE).astype(float), rng.normal(size=SHAPE)
 
 
-def _keras() -> Any:
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    import keras
+_keras = keras_module
 
-    return keras
 
 
 def _torch_f() -> Any:

@@ -9,33 +9,15 @@ float64. Rows with ``difference`` pin where arrayloss deliberately departs from 
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from .peers import peer
+from .peers import as_jax, as_torch, keras_module, peer
 
 F32_RTOL = 2e-5
 
 
-def _keras():
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    import keras
+_keras, _torch, _jnp = keras_module, as_torch, as_jax
 
-    return keras
-
-
-def _torch(x):
-    import torch
-
-    return torch.asarray(np.asarray(x))
-
-
-def _jnp(x):
-    import jax.numpy as jnp
-
-    x = np.asarray(x)
-    return jnp.asarray(x.astype(np.float32) if x.dtype.kind == "f" else x.astype(np.int32))
 
 
 # -- inputs --------------------------------------------------------------------------------

@@ -142,8 +142,8 @@ an independent float64 NumPy reference of the per-sample values):
   JAX (eager and under `jax.jit`), Dask (with `compute()` forbidden inside the loss) and
   CuPy, in float64 and float32, and in float16 and bfloat16 where the library has them (the
   result is float32); the result's library, device, dtype and shape; the reductions,
-  `sample_weight` and `mask` of SPEC section 5 including the means over nothing (all masked,
-  all-zero weights, an empty batch) that must be 0;
+  `sample_weight` and `mask` of [the shared rules](rules.md) including the means over
+  nothing (all masked, all-zero weights, an empty batch) that must be 0;
 - **gradients**: torch autograd and `jax.jit(jax.grad)` in float64 against central finite
   differences of the reference (and `torch.autograd.gradcheck`) where the case is smooth,
   and against each other everywhere, ties and kinks included;
