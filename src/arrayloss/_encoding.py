@@ -62,13 +62,13 @@ def _is_traced(y: Any) -> bool:
     """Whether ``y`` is a value being traced (``jax.jit``, ``torch.compile``), whose data
     cannot be read."""
     if array_api_compat.is_jax_array(y):
-        import jax
+        import jax  # ok: only reached with a JAX array, to detect tracing
 
         return isinstance(y, jax.core.Tracer)
     if array_api_compat.is_torch_array(y):
-        import torch
+        import torch  # ok: only reached with a torch tensor, to detect tracing
 
-        return bool(torch.compiler.is_compiling())
+        return bool(torch.compiler.is_compiling())  # ok: a Python flag, not array data
     return False
 
 
