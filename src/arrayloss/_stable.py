@@ -15,7 +15,6 @@ import array_api_compat
 
 __all__ = [
     "absolute",
-    "clamped_log",
     "log1mexp",
     "log_probability",
     "log_sigmoid",
@@ -117,34 +116,20 @@ def xlogy(x: Any, y: Any) -> Any:
     return xp.where(is_zero, xp.zeros_like(x), x * xp.log(safe_y))
 
 
-def clamped_log(p: Any) -> Any:
-    """``log(p)`` floored at -100 (PyTorch's ``binary_cross_entropy`` rule).
-
-    The clamp acts only where the exact value is ``-inf`` or below ``-100`` (``p < 3.7e-44``),
-    never in the working range, so the gradient ``1/p`` of a confidently wrong prediction
-    is kept; at ``p = 0`` a double ``where`` keeps ``1/p = inf`` out of the backward pass.
-    """
-    xp = _namespace(p)
-    tiny = p <= 0
-    safe_p = xp.where(tiny, xp.ones_like(p), p)
-    log_p = xp.log(safe_p)
-    return xp.where(tiny | (log_p < LOG_FLOOR), xp.full_like(p, LOG_FLOOR), log_p)
-
-
 # PyTorch's binary_cross_entropy divides its gradient by max(p·(1 - p), 1e-12): the slope
 # of the log below its floor, so that a prediction of exactly 0 still learns.
 LOG_FLOOR_SLOPE = 1e12
 
 
 def log_probability(p: Any) -> Any:
-    """``log(p)`` of a probability: :func:`clamped_log`'s value, with a nonzero gradient
-    at the floor.
+    """``log(p)`` of a probability, floored at -100 as PyTorch's ``binary_cross_entropy``
+    does, with a nonzero gradient at the floor.
 
     Where the exact log is below -100 (``p < 3.7e-44``, including ``p = 0``), the value is
     ``-100 + 1e12·p``: -100 up to ``4e-32``, so the loss equals PyTorch's, while the slope
     1e12 (PyTorch's ``binary_cross_entropy`` gradient there) keeps a confidently wrong
-    prediction of exactly 0 learning in the right direction; :func:`clamped_log` alone
-    would give it a zero gradient. The double ``where`` keeps ``1/p = inf`` of the
+    prediction of exactly 0 learning in the right direction; a plain clamp would give it a
+    zero gradient. The double ``where`` keeps ``1/p = inf`` of the
     untaken branch out of the backward pass.
     """
     xp = _namespace(p)

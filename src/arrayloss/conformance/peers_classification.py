@@ -80,10 +80,6 @@ def distributions(rng):
     return rng.dirichlet(np.ones(C), N), rng.dirichlet(np.ones(C), N)
 
 
-def distributions_logits(rng):
-    return rng.dirichlet(np.ones(C), N), 2.0 * rng.normal(size=(N, C))
-
-
 CLASS_WEIGHT = [0.5, 2.0, 1.0, 3.0]
 POS_WEIGHT = [0.5, 1.0, 2.0, 4.0]
 
