@@ -21,11 +21,11 @@ from ._classification import (
     class_weight_array,
     label_rows,
     nan_where_invalid,
-    option_array,
     smooth_binary,
     smooth_categorical,
 )
 from ._define import PerSample, define_loss
+from ._namespace import option_array
 from ._options import check_bool
 from ._stable import log_probability, xlogy
 

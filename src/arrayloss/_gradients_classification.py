@@ -21,13 +21,13 @@ from ._classification import (
     categorical_logs,
     class_weight_array,
     label_rows,
-    option_array,
     smooth_binary,
     smooth_categorical,
 )
 from ._crossentropy import weighted_log
 from ._focal import _log_mix
 from ._gradients_core import closed_form
+from ._namespace import option_array
 from ._stable import LOG_FLOOR, LOG_FLOOR_SLOPE, log1mexp, sigmoid
 
 

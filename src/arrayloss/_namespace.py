@@ -21,6 +21,7 @@ __all__ = [
     "default_float",
     "default_index",
     "library_name",
+    "option_array",
     "resolve",
 ]
 
@@ -146,3 +147,45 @@ def default_float(xp: Any, device: Any) -> Any:
 def default_index(xp: Any, device: Any) -> Any:
     """The namespace's default indexing dtype (int64 on torch, which gathers only with it)."""
     return _default_dtypes(xp, device)["indexing"]
+
+
+def option_array(xp: Any, value: Any, like: Any, *, name: str) -> Any:
+    """A Python number, sequence, NumPy array or array of ``like``'s library given as an
+    option (``pos_weight``, ``class_weight``), as an array of ``like``'s dtype and device."""
+    device = array_api_compat.device(like)
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number or an array of numbers; got {value!r}")
+    if isinstance(value, (numbers.Real, list, tuple)):
+        # Straight into the namespace (no NumPy detour, which torch.compile cannot trace).
+        if not all(_is_real(v) for v in _flat(value)):
+            raise TypeError(f"{name} must hold real numbers; got {value!r}")
+        return xp.asarray(value, dtype=like.dtype, device=device)
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+        if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+            raise TypeError(f"{name} must hold real numbers; got {value!r}")
+        return xp.asarray(array.astype(np.float64), dtype=like.dtype, device=device)
+    if not array_api_compat.is_array_api_obj(value):
+        raise TypeError(
+            f"{name} must be a number or an array of numbers; got an object of type "
+            f"{type(value).__name__}"
+        )
+    if library_name(value) != library_name(like):
+        raise TypeError(
+            f"{name} is a {library_name(value)} array while the predictions are a "
+            f"{library_name(like)} array; pass a NumPy array, a list or a "
+            f"{library_name(like)} array"
+        )
+    if xp.isdtype(value.dtype, "complex floating"):
+        raise TypeError(f"{name} must be real; got dtype {value.dtype}")
+    return xp.astype(value, like.dtype)
+
+
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _flat(item)]
+    return [value]
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -22,9 +22,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from array_api_compat import device as _device
-
 from ._define import define_loss
+from ._namespace import option_array
 from ._options import check_axis, check_bool, check_number
 from ._reduction import as_array
 from ._shapes import reconcile_pair
@@ -70,12 +69,12 @@ def _class_weights(xp: Any, class_weight: Any, num_classes: int, like: Any) -> A
     if isinstance(class_weight, Sequence) and not isinstance(class_weight, str):
         for w in class_weight:
             check_number("class_weight entries", w, low=0)
-    weights = xp.asarray(class_weight, device=_device(like))
-    if weights.shape != (num_classes,):
+    weights = option_array(xp, class_weight, like, name="class_weight")
+    if tuple(weights.shape) != (num_classes,):
         raise ValueError(
             f"class_weight must hold one weight per class, shape ({num_classes},); got shape "
             f"{tuple(weights.shape)}")
-    return xp.astype(weights, like.dtype)
+    return weights
 
 
 def _overlap(xp: Any, y_true: Any, y_pred: Any, *, alpha: float, beta: float, smooth: float,
