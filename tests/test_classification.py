@@ -9,6 +9,7 @@ import pytest
 
 import arrayloss
 from arrayloss.conformance.backends import available_backends
+from arrayloss.conformance.gradients import jax_value_and_grad, torch_value_and_grad
 
 BACKENDS = available_backends()
 RNG = np.random.default_rng(7)
@@ -50,22 +51,7 @@ def test_class_weight_and_ignore_index_reductions(b):
     assert np.isnan(b.to_numpy(got)).tolist() == (LABELS == 5).tolist()
 
 
-def _torch_grad(loss, y, p, **options):
-    import torch
-
-    p = torch.asarray(np.asarray(p, dtype=np.float32)).requires_grad_(True)
-    value = loss(torch.asarray(np.asarray(y)), p, **options)
-    value.backward()
-    return float(value), p.grad.numpy()
-
-
-def _jax_grad(loss, y, p, **options):
-    import jax
-    import jax.numpy as jnp
-
-    p = jnp.asarray(np.asarray(p, dtype=np.float32))
-    value, grad = jax.jit(jax.value_and_grad(lambda q: loss(jnp.asarray(y), q, **options)))(p)
-    return float(value), np.asarray(grad)
+_torch_grad, _jax_grad = torch_value_and_grad, jax_value_and_grad
 
 
 GRADIENT_BACKENDS = [g for g, name in ((_torch_grad, "torch"), (_jax_grad, "jax"))

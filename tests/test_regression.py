@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 import arrayloss
 from arrayloss.conformance import available_backends
+from arrayloss.conformance.gradients import jax_value_and_grad, torch_value_and_grad
 
 torch = pytest.importorskip("torch")
 jax = pytest.importorskip("jax")
@@ -22,17 +23,7 @@ TWO_INPUT = [n for n in arrayloss.available("regression") if n != "gaussian_nll"
 NON_NEGATIVE = [n for n in TWO_INPUT if n not in ("cosine_similarity", "poisson", "poisson_nll")]
 
 
-def _grad_torch(loss, y, p, **options):
-    p = torch.tensor(p, dtype=torch.float32, requires_grad=True)
-    out = loss(torch.tensor(y, dtype=torch.float32), p, **options)
-    out.backward()
-    return out.item(), p.grad.numpy()
-
-
-def _grad_jax(loss, y, p, **options):
-    value, grad = jax.value_and_grad(lambda q: loss(jnp.asarray(y), q, **options))(
-        jnp.asarray(p))
-    return float(value), np.asarray(grad)
+_grad_torch, _grad_jax = torch_value_and_grad, jax_value_and_grad
 
 
 def test_log_cosh_is_finite_and_exact_at_huge_errors_in_float32():

@@ -25,7 +25,9 @@ __all__ = [
     "check_gradient",
     "check_gradient_agreement",
     "gradient_backends",
+    "jax_value_and_grad",
     "numeric_gradient",
+    "torch_value_and_grad",
 ]
 
 # Central differences with a relative step of 1e-6 are accurate to about 1e-9 in float64
@@ -188,3 +190,26 @@ def _torch_gradcheck(case: Case, inputs: list[np.ndarray]) -> None:
     if not torch.autograd.gradcheck(function, tuple(wrt), eps=1e-6, atol=1e-6, rtol=1e-4,
                                     raise_exception=False):
         raise AssertionError(f"{case.id}: torch.autograd.gradcheck failed")
+
+
+def torch_value_and_grad(loss: Any, y_true: Any, y_pred: Any, **options: Any):
+    """``(value, dloss/dy_pred)`` of ``loss(y_true, y_pred)`` by torch autograd in float32."""
+    import torch
+
+    pred = torch.asarray(np.asarray(y_pred, dtype=np.float32)).requires_grad_(True)
+    value = loss(torch.asarray(np.asarray(y_true)), pred, **options)
+    value.backward()
+    return value.item(), pred.grad.numpy()
+
+
+def jax_value_and_grad(loss: Any, y_true: Any, y_pred: Any, **options: Any):
+    """``(value, dloss/dy_pred)`` of ``loss(y_true, y_pred)`` by ``jax.jit(jax.value_and_grad)``
+    in float32."""
+    import jax
+    import jax.numpy as jnp
+
+    pred = jnp.asarray(np.asarray(y_pred, dtype=np.float32))
+    target = jnp.asarray(np.asarray(y_true))
+    value, grad = jax.jit(jax.value_and_grad(lambda q: loss(target, q, **options)))(pred)
+    return float(value), np.asarray(grad)  # ok: a test utility reads the result
+
