@@ -18,22 +18,13 @@ import arrayloss
 
 from .backends import Backend
 from .cases import Case, all_cases
-from .runner import relative_error, tolerance
+from .runner import prepare_inputs, relative_error, result_dtype, tolerance, weight_and_mask
 
 __all__ = ["check_closed_form", "closed_form_cases"]
 
 def closed_form_cases() -> list[Case]:
     """The conformance rows whose loss has a closed-form gradient."""
     return [c for c in all_cases() if arrayloss.has_closed_form(c.loss)]
-
-
-def _extras(per_sample_shape: tuple[int, ...], seed: int) -> tuple[Any, Any]:
-    """The sample weights and mask of a weighted variant (as in ``runner.check_values``)."""
-    if not per_sample_shape:
-        return None, None
-    rng = np.random.default_rng(seed + 1)
-    weight = rng.uniform(0.0, 2.0, size=per_sample_shape[:1])
-    return weight, np.arange(per_sample_shape[0]) % 3 != 1
 
 
 def check_closed_form(case: Case, backend: Backend, dtype: str, seed: int = 0) -> float:
@@ -48,25 +39,22 @@ def check_closed_form(case: Case, backend: Backend, dtype: str, seed: int = 0) -
     naming the case, backend, dtype, reduction and quantity that differ.
     """
     data = case.inputs(seed)
-    floats = case.float_indices(len(data))
-    arrays = [backend.asarray(x, dtype if i in floats else None) for i, x in enumerate(data)]
-    rounded = [backend.to_numpy(a) if i in floats else np.asarray(x)
-               for i, (a, x) in enumerate(zip(arrays, data, strict=True))]
+    arrays, rounded = prepare_inputs(case, backend, dtype, data)
     per_sample = np.asarray(case.reference(*rounded, **case.options))
-    weight, mask = _extras(per_sample.shape, seed)
+    weight = mask = None
     extra: dict[str, Any] = {}
-    if weight is not None:
+    if per_sample.ndim >= 1:
+        weight, mask = weight_and_mask(per_sample.shape[0], seed)
         extra = {"sample_weight": backend.asarray(weight, dtype), "mask": backend.asarray(mask)}
-        weight = backend.to_numpy(extra["sample_weight"])
+        weight = backend.rounded(weight, dtype)
     # One call computes everything, so that jax_jit compiles once per case and dtype.
     results = backend.call(_closed_forms, case.loss, case.options, *arrays, **extra)
     expected = _autodiff(case, rounded, weight, mask)
     hessian32 = _torch_hessian32(case, rounded) if dtype != "float64" else None
-    result_dtype = "float64" if dtype == "float64" else "float32"
     limit = tolerance(dtype) * case.tolerance
     worst = 0.0
     for actual in results:
-        backend.check_result(actual, result_dtype)
+        backend.check_result(actual, result_dtype(dtype))
     if backend.name == "dask":  # one computation of the four lazy results
         import dask
 

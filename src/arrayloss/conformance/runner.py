@@ -25,18 +25,18 @@ __all__ = [
     "COMPACT_VARIANTS",
     "FULL_VARIANTS",
     "LIGHT_VARIANTS",
-    "REDUCTION_VARIANTS",
     "Variant",
     "check_dtypes",
     "check_empty_batch",
     "check_many",
-    "check_values",
     "check_variants",
     "loss_function",
+    "prepare_inputs",
     "reduce_reference",
     "relative_error",
     "result_dtype",
     "tolerance",
+    "weight_and_mask",
 ]
 
 
@@ -82,9 +82,6 @@ COMPACT_VARIANTS = (
 )
 # Lower precisions: the per-sample values and one reduction that uses weights and a mask.
 LIGHT_VARIANTS = (Variant("none"), Variant("weighted_mean", "random", "some"))
-# Kept for callers of the tuple form ``(reduction, weighted, masked)``.
-REDUCTION_VARIANTS = tuple(
-    (v.reduction, v.weights != "none", v.mask != "none") for v in FULL_VARIANTS[:6])
 
 
 def tolerance(dtype: str) -> float:
@@ -145,13 +142,22 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     return float(np.max(np.abs(actual[ok] - expected[ok]) / scale, initial=0.0))
 
 
-def _prepare(case: Case, backend: Backend, dtype: str, data: tuple[np.ndarray, ...]):
+def prepare_inputs(case: Case, backend: Backend, dtype: str, data: tuple[np.ndarray, ...]):
+    """The case's inputs as ``backend`` arrays, and the same values rounded to ``dtype`` in
+    float64 NumPy for the reference."""
     floats = case.float_indices(len(data))
     arrays = [backend.asarray(x, dtype if i in floats else None) for i, x in enumerate(data)]
     # The reference sees exactly the rounded values the backend computes with.
     rounded = [backend.rounded(x, dtype) if i in floats else np.asarray(x)
                for i, x in enumerate(data)]
     return arrays, rounded
+
+
+def weight_and_mask(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``"random"`` sample weights (uniform in [0, 2)) and the ``"some"`` mask (every
+    third sample dropped) for ``n`` samples."""
+    weight = np.random.default_rng(seed + 1).uniform(0.0, 2.0, size=n)
+    return weight, np.arange(n) % 3 != 1
 
 
 def check_variants(case: Case, backend: Backend, dtype: str,
@@ -243,13 +249,13 @@ def _verify(case: Case, backend: Backend,
 
 def _calls(case: Case, backend: Backend, dtype: str, variants: tuple[Variant, ...],
            seed: int, data: tuple[np.ndarray, ...]):
-    arrays, rounded = _prepare(case, backend, dtype, data)
+    arrays, rounded = prepare_inputs(case, backend, dtype, data)
     per_sample = np.asarray(case.reference(*rounded, **case.options), dtype=np.float64)
     n = per_sample.shape[0] if per_sample.ndim >= 1 else None
-    rng = np.random.default_rng(seed + 1)
-    weights = {"none": None, "random": rng.uniform(0.0, 2.0, size=n),
+    random_weight, some_mask = weight_and_mask(n or 0, seed)
+    weights = {"none": None, "random": random_weight,
                "zero": np.zeros(n if n is not None else ())}
-    masks = {"none": None, "some": np.arange(n or 0) % 3 != 1, "all": np.zeros(n or 0, bool)}
+    masks = {"none": None, "some": some_mask, "all": np.zeros(n or 0, bool)}
     calls, expected = [], []
     for v in variants:
         kwargs: dict[str, Any] = dict(case.options, reduction=v.reduction)
@@ -263,13 +269,6 @@ def _calls(case: Case, backend: Backend, dtype: str, variants: tuple[Variant, ..
         calls.append((tuple(arrays), kwargs))
         expected.append(reduce_reference(per_sample, weight, mask, v.reduction))
     return calls, expected
-
-
-def check_values(case: Case, backend: Backend, dtype: str, reduction: str = "none",
-                 weighted: bool = False, masked: bool = False, seed: int = 0) -> float:
-    """One reduction variant of one case (the single-call form of :func:`check_variants`)."""
-    variant = Variant(reduction, "random" if weighted else "none", "some" if masked else "none")
-    return check_variants(case, backend, dtype, (variant,), seed)
 
 
 EMPTY_VARIANTS = (Variant("none"), Variant("mean"), Variant("sum"),
