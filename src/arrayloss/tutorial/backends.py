@@ -113,7 +113,7 @@ class TorchBackend(Backend):
     name = module = "torch"
 
     def asarray(self, value: np.ndarray) -> Any:
-        import torch
+        import torch  # ok: the tutorial's torch backend, imported only when chosen
 
         return torch.from_numpy(np.ascontiguousarray(value))
 

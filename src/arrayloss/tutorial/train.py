@@ -37,8 +37,8 @@ class Result:
     backend: str
     seed: int
     epochs: int
-    train: float = float("nan")
-    test: float = float("nan")
+    train: float = float("nan")  # ok: a Python default, no array
+    test: float = float("nan")  # ok: a Python default, no array
     history: dict[str, list[float]] = field(default_factory=lambda: {
         "loss": [], "val_loss": [], "metric": [], "val_metric": []})
     seconds: float = 0.0
@@ -117,7 +117,7 @@ def fit(experiment: Experiment, backend: Backend | str, *, seed: int = 0,
                                                     keeps, *splits)
             for key, value in zip(("loss", "metric", "val_loss", "val_metric"), figures,
                                   strict=True):
-                result.history[key].append(float(backend.to_numpy(value)))
+                result.history[key].append(float(backend.to_numpy(value)))  # ok: once per epoch
             if progress is not None:
                 progress(experiment, backend.name, epoch + 1, epochs)
     result.seconds = time.perf_counter() - start
