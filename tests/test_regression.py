@@ -145,3 +145,23 @@ def test_penalty_errors():
                                         "jax array"):
         arrayloss.l1([torch.ones(2), jnp.ones(2)])
     assert float(arrayloss.l1([])) == 0.0
+
+
+@pytest.mark.parametrize("backend", available_backends(), ids=lambda b: b.name)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_penalties_on_every_backend(backend, dtype):
+    rng = np.random.default_rng(0)
+    leaves = [rng.normal(size=(3, 4)), rng.normal(size=5)]
+    arrays = [backend.asarray(w, dtype) for w in leaves]
+    rounded = [backend.to_numpy(a) for a in arrays]
+    l1 = sum(np.abs(w).sum() for w in rounded)
+    l2 = sum((w**2).sum() for w in rounded)
+    for penalty, options, expected in [
+        (arrayloss.l1, {"factor": 0.3}, 0.3 * l1),
+        (arrayloss.l2, {"factor": 0.3}, 0.3 * l2),
+        (arrayloss.l1_l2, {"l1": 0.2, "l2": 0.5}, 0.2 * l1 + 0.5 * l2),
+    ]:
+        result = backend.call(lambda *ws, p=penalty, o=options: p(list(ws), **o), *arrays)
+        backend.check_result(result, dtype)
+        assert backend.to_numpy(result) == pytest.approx(expected, rel=1e-6 if dtype == "float32"
+                                                         else 1e-12)
