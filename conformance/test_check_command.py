@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -65,3 +68,35 @@ def test_failure_gives_nonzero_status_and_names_it():
     text = table(matrix)
     assert "FAIL" in text and "mean_squared_error[wrong_reference]" in text
     assert " 0 failed" not in matrix.summary()
+
+
+def test_requested_backend_not_installed_is_an_error(monkeypatch, capsys):
+    """A backend asked for by name whose library cannot be imported stops the run (status
+    2) instead of running nothing and reporting "0 checks, 0 passed"."""
+    monkeypatch.setitem(sys.modules, "array_api_strict", None)  # as if not installed
+    for requested in ("array_api_strict", "array_api_strict_strictest"):
+        status = main(["check", "--backend", requested, "--loss", "mse", "--no-peers"])
+        captured = capsys.readouterr()
+        assert status == 2, captured.out
+        assert f"--backend {requested}" in captured.err
+        assert "not installed" in captured.err and "array_api_strict" in captured.err
+        assert "available: numpy" in captured.err, captured.err
+        assert "checks," not in captured.out
+    assert main(["check", "--backend", "torch_meta", "--loss", "mse"]) == 2
+    err = capsys.readouterr().err
+    assert "--backend torch_meta" in err and "not known" in err and "known: numpy" in err
+
+
+def test_absent_backend_exits_nonzero_from_the_command_line(tmp_path):
+    """The same from ``python -m arrayloss``, with array-api-strict blocked by a
+    ``sitecustomize`` on PYTHONPATH."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['array_api_strict'] = None  # as if not installed\n")
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    done = subprocess.run([sys.executable, "-m", "arrayloss", "check", "--backend",
+                           "array_api_strict", "--loss", "mse", "--no-peers"],
+                          env={**os.environ, "PYTHONPATH": path}, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "array_api_strict" in done.stderr and "not installed" in done.stderr
+    assert "0 checks" not in done.stdout

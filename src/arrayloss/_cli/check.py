@@ -3,7 +3,10 @@
 Prints one line per loss as it finishes, then a row per loss with each library's worst
 relative error against the float64 NumPy reference, the gradient agreement, the
 transformations and the peer agreement, and the summary line
-``N checks, N passed, N failed, backends: ...``. The exit status is 1 on any failure.
+``N checks, N passed, N failed, backends: ...``. The exit status is 1 on any failure, 2
+on a bad argument: among them a ``--backend`` that is not known or cannot run here (not
+installed, no device), named with the reason and the backends available. Without
+``--backend``, the libraries not installed are reported as absent.
 
 What it runs (``--full`` runs what the pytest suite in ``conformance/`` runs):
 every case of every loss on every installed backend variant, in float64 and float32 and
@@ -46,12 +49,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="worker processes, one loss at a time each (default: up to 2, "
                              "the number of CPUs)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(check_parser=parser)  # for errors in argparse's form
+
+
+def _error(args: argparse.Namespace, message: str) -> int:
+    """``usage: ...`` and ``PROG: error: MESSAGE`` on stderr, as argparse reports a bad
+    argument; the status 2 is returned (not raised) to the caller of :func:`run`."""
+    parser = getattr(args, "check_parser", None)
+    if parser is not None:
+        parser.print_usage(sys.stderr)
+    prog = parser.prog if parser is not None else "python -m arrayloss check"
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return 2
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..conformance.backends import check_requested
     from ..conformance.matrix import default_losses, run_matrix
     from ..conformance.report import markdown, progress_line, table
 
+    if args.backend:
+        # A backend asked for by name that cannot run is an error, not an empty run.
+        try:
+            check_requested(args.backend)
+        except ValueError as error:
+            return _error(args, str(error))
     losses = list(args.loss or [])
     if args.family:
         from .._registry import entries
@@ -59,9 +81,8 @@ def run(args: argparse.Namespace) -> int:
         families = {e.family for e in entries()}
         unknown = sorted(set(args.family) - families)
         if unknown:
-            print(f"unknown family {', '.join(unknown)}; known: {', '.join(sorted(families))}",
-                  file=sys.stderr)
-            return 2
+            return _error(args, f"--family: unknown family {', '.join(unknown)}; known: "
+                                f"{', '.join(sorted(families))}")
         allowed = set(default_losses())
         losses += [e.name for e in entries() if e.family in args.family and e.name in allowed]
     total = len(losses) if losses else len(default_losses())
@@ -78,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
                             compile_sample=None if args.compile_sample < 0
                             else args.compile_sample)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _error(args, str(error))
     print()
     print(table(matrix), flush=True)
     if args.json:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["BACKENDS", "Backend", "available_backends", "backend", "dtype_name"]
+__all__ = ["BACKENDS", "Backend", "available_backends", "backend", "check_requested",
+           "dtype_name"]
 
 STRICT_API_VERSION = "2024.12"
 
@@ -38,20 +39,27 @@ class Backend:
 
     # -- availability -------------------------------------------------------------
     def is_available(self) -> bool:
+        return self.unavailable() is None
+
+    def unavailable(self) -> str | None:
+        """Why the variant cannot run here (``None`` where it can)."""
         if importlib.util.find_spec(self.module) is None:
-            return False
+            return f"not installed (its library {self.module} cannot be imported)"
         if self.name.startswith("torch_cuda"):
             import torch
 
-            return bool(torch.cuda.is_available())
+            if not torch.cuda.is_available():
+                return "not available (torch is installed but sees no CUDA device)"
         if self.name == "cupy":
             try:
                 import cupy
 
-                return bool(cupy.cuda.runtime.getDeviceCount() > 0)
+                if cupy.cuda.runtime.getDeviceCount() > 0:
+                    return None
             except Exception:  # CuPy installed without a usable GPU or driver
-                return False
-        return True
+                pass
+            return "not available (cupy is installed but sees no usable GPU)"
+        return None
 
     # -- arrays ---------------------------------------------------------------------
     def namespace(self) -> Any:
@@ -265,3 +273,26 @@ def backend(name: str) -> Backend:
 def available_backends() -> tuple[Backend, ...]:
     """The variants whose library is installed (``torch_cuda`` only with a GPU)."""
     return tuple(b for b in BACKENDS if b.is_available())
+
+
+def check_requested(names: Iterable[str]) -> None:
+    """Raise ValueError unless every name (a library: ``jax``; or a variant: ``jax_jit``)
+    is known and has a variant that can run here; the message names each requested backend
+    that is unknown or unavailable and why, and lists the available ones."""
+    libraries = list(dict.fromkeys(b.module for b in BACKENDS))
+    variants = [b.name for b in BACKENDS]
+    problems = []
+    for name in dict.fromkeys(names):
+        if name not in variants and name not in libraries:
+            problems.append(f"--backend {name}: unknown backend, not known to the check; "
+                            f"known: {', '.join(dict.fromkeys([*libraries, *variants]))}")
+            continue
+        mine = [b for b in BACKENDS if b.name == name] if name in variants else [
+            b for b in BACKENDS if b.module == name]
+        reasons = list(dict.fromkeys(b.unavailable() for b in mine))
+        if None not in reasons:  # not one variant of it can run here
+            problems.append(f"--backend {name}: the requested backend is "
+                            f"{'; '.join(r for r in reasons if r)}")
+    if problems:
+        present = [b.name for b in available_backends()]
+        raise ValueError("; ".join(problems) + f"; available: {', '.join(present) or 'none'}")
