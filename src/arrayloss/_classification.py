@@ -10,11 +10,9 @@ already cast to the computation dtype by the shared core.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from ._namespace import option_array
-from ._options import check_bool, check_number
 from ._stable import log_probability, log_sigmoid, logsumexp, one_hot_like
 
 __all__ = [
@@ -22,8 +20,6 @@ __all__ = [
     "binary_logs",
     "categorical_logs",
     "check_class_axis",
-    "check_common",
-    "check_ignore_index",
     "class_weight_array",
     "label_rows",
     "nan_where_invalid",
@@ -32,12 +28,6 @@ __all__ = [
 ]
 
 CLASSIFICATION = "classification"
-
-
-def check_common(from_logits: bool, label_smoothing: float) -> None:
-    """Validate the two options every probabilistic loss has."""
-    check_bool("from_logits", from_logits)
-    check_number("label_smoothing", label_smoothing, low=0, high=1)
 
 
 def check_class_axis(name: str, axis: tuple[int, ...]) -> int:
@@ -125,14 +115,6 @@ def label_rows(
     valid = xp.squeeze(valid, axis=axis)
     keep = None if keep is None else xp.squeeze(keep, axis=axis)
     return rows, valid, keep
-
-
-def check_ignore_index(ignore_index: Any) -> int | None:
-    if ignore_index is None:
-        return None
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
-        raise TypeError(f"ignore_index must be an int or None; got {ignore_index!r}")
-    return int(ignore_index)
 
 
 def nan_where_invalid(xp: Any, values: Any, valid: Any, keep: Any) -> Any:

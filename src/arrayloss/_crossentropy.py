@@ -16,8 +16,6 @@ from ._classification import (
     binary_logs,
     categorical_logs,
     check_class_axis,
-    check_common,
-    check_ignore_index,
     class_weight_array,
     label_rows,
     nan_where_invalid,
@@ -26,7 +24,7 @@ from ._classification import (
 )
 from ._define import PerSample, define_loss
 from ._namespace import option_array
-from ._options import check_bool
+from ._options import Flag, Fraction, IgnoreIndex
 from ._stable import log_probability, xlogy
 
 __all__ = [
@@ -57,8 +55,8 @@ def binary_crossentropy(
     y_true: Any,
     y_pred: Any,
     *,
-    from_logits: bool = False,
-    label_smoothing: float = 0.0,
+    from_logits: Flag = False,
+    label_smoothing: Fraction = 0.0,
     pos_weight: Any = None,
 ) -> Any:
     r"""Binary cross-entropy, averaged over ``axis`` (default: the last axis).
@@ -80,7 +78,6 @@ def binary_crossentropy(
     >>> round(float(loss), 6)
     0.693147
     """
-    check_common(from_logits, label_smoothing)
     y = smooth_binary(y_true, label_smoothing)
     log_p, log_q = binary_logs(xp, y_pred, from_logits)
     positive = y * log_p
@@ -102,8 +99,8 @@ def categorical_crossentropy(
     y_true: Any,
     y_pred: Any,
     *,
-    from_logits: bool = False,
-    label_smoothing: float = 0.0,
+    from_logits: Flag = False,
+    label_smoothing: Fraction = 0.0,
     class_weight: Any = None,
     axis: tuple[int, ...],
 ) -> Any:
@@ -124,7 +121,6 @@ def categorical_crossentropy(
     >>> round(float(loss), 6)
     0.223144
     """
-    check_common(from_logits, label_smoothing)
     class_axis = check_class_axis("categorical_crossentropy", axis)
     y = smooth_categorical(y_true, label_smoothing, y_pred.shape[class_axis])
     log_p = categorical_logs(xp, y_pred, from_logits, class_axis)
@@ -179,9 +175,9 @@ def sparse_categorical_crossentropy(
     y_true: Any,
     y_pred: Any,
     *,
-    from_logits: bool = False,
-    ignore_index: int | None = None,
-    label_smoothing: float = 0.0,
+    from_logits: Flag = False,
+    ignore_index: IgnoreIndex = None,
+    label_smoothing: Fraction = 0.0,
     class_weight: Any = None,
     axis: int,
 ) -> Any:
@@ -204,8 +200,6 @@ def sparse_categorical_crossentropy(
     >>> arrayloss.scce(xp.asarray([1, 7]), logits, from_logits=True, reduction="none")
     Array([0.69314718,        nan], dtype=array_api_strict.float64)
     """
-    check_common(from_logits, label_smoothing)
-    ignore_index = check_ignore_index(ignore_index)
     log_p = categorical_logs(xp, y_pred, from_logits, axis)
     return _indexed_loss(xp, y_true, log_p, axis, ignore_index=ignore_index,
                          label_smoothing=label_smoothing, class_weight=class_weight)
@@ -218,7 +212,7 @@ def negative_log_likelihood(
     y_true: Any,
     y_pred: Any,
     *,
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     class_weight: Any = None,
     axis: int,
 ) -> Any:
@@ -237,7 +231,6 @@ def negative_log_likelihood(
     ...               reduction="none")
     Array([0.5, 0.1], dtype=array_api_strict.float64)
     """
-    ignore_index = check_ignore_index(ignore_index)
     return _indexed_loss(xp, y_true, y_pred, axis, ignore_index=ignore_index,
                          label_smoothing=0.0, class_weight=class_weight)
 
@@ -245,7 +238,7 @@ def negative_log_likelihood(
 @define_loss("kl_divergence", family=CLASSIFICATION,
              aliases=("kld", "kullback_leibler_divergence"), kind="axis")
 def kl_divergence(
-    xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool = False, axis: tuple[int, ...]
+    xp: Any, y_true: Any, y_pred: Any, *, from_logits: Flag = False, axis: tuple[int, ...]
 ) -> Any:
     r"""Kullback–Leibler divergence ``KL(y_true ‖ y_pred)`` over ``axis`` (default -1).
 
@@ -263,6 +256,5 @@ def kl_divergence(
     >>> round(float(loss), 6)
     0.693147
     """
-    check_bool("from_logits", from_logits)
     log_q = categorical_logs(xp, y_pred, True, axis) if from_logits else log_probability(y_pred)
     return xp.sum(xlogy(y_true, y_true) - weighted_log(xp, y_true, log_q), axis=axis)

@@ -25,7 +25,7 @@ from array_api_compat import device as _device
 
 from ._define import define_loss
 from ._namespace import default_index
-from ._options import check_bool
+from ._options import Flag
 from ._stable import log_softmax
 
 __all__ = ["ctc"]
@@ -46,7 +46,7 @@ IMPOSSIBLE = LOG_ZERO / 2
              inputs=("labels", "logits", "label_lengths", "logit_lengths"),
              prediction="logits", keep_dtype=("labels", "label_lengths", "logit_lengths"))
 def ctc(xp: Any, labels: Any, logits: Any, label_lengths: Any, logit_lengths: Any, *,
-        blank: int = 0, zero_infinity: bool = False) -> Any:
+        blank: int = 0, zero_infinity: Flag = False) -> Any:
     r"""CTC negative log-likelihood of each label sequence, from unnormalized logits.
 
     ``labels`` ``(N, S)`` integers (entries past ``label_lengths[n]`` are padding, any
@@ -79,7 +79,6 @@ def ctc(xp: Any, labels: Any, logits: Any, label_lengths: Any, logit_lengths: An
     >>> float(loss)  # 3 of the 4 paths ("a-", "-a", "aa") read "a": -log(3/4)
     0.2876820724517809
     """
-    check_bool("zero_infinity", zero_infinity)
     _check_inputs(xp, labels, logits, label_lengths, logit_lengths, blank)
     n, frames, classes = logits.shape
     width = labels.shape[1]

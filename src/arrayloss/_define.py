@@ -31,11 +31,11 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ._namespace import default_index, resolve
-from ._options import check_axis, check_reduction
+from ._options import OptionCheck, check_axis, check_reduction, option_checks
 from ._reduction import as_bool, mean_over_axis, reduce_values
 from ._registry import register
 from ._shapes import align_leading, reconcile_labels, reconcile_pair
@@ -65,11 +65,32 @@ class LossSpec:
     options: dict[str, Any]
     body: Callable[..., Any]
     keep_dtype: tuple[str, ...] = ()
+    checks: dict[str, OptionCheck] = field(default_factory=dict)
 
     @property
     def public_options(self) -> list[str]:
         axis = ["axis"] if self.kind != "custom" else []
         return [*self.options, *axis, *_SHARED_OPTIONS]
+
+    def validate(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Check option names and values of ``given`` (the caller's keyword arguments):
+        unknown names are a TypeError, values against each option's declared rule and the
+        reduction at once, so ``arrayloss.get(name, **options)`` fails where the options are
+        bound, not at the first call. Returns the options with the checked values."""
+        unknown = sorted(set(given) - set(self.public_options))
+        if unknown:
+            raise TypeError(
+                f"{self.name}() got unknown option(s) {', '.join(unknown)}; "
+                f"its options are: {', '.join(self.public_options)}"
+            )
+        if "reduction" in given:
+            check_reduction(given["reduction"])
+        checked = dict(given)
+        for name, value in given.items():
+            rule = self.checks.get(name)
+            if rule is not None:
+                checked[name] = rule(name, value)
+        return checked
 
 
 _SHARED_OPTIONS = ("sample_weight", "mask", "reduction")
@@ -96,7 +117,7 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
     and dtype (SPEC section 3); applies the kind's shape rule (section 4). Shared by every
     loss and by the closed-form gradients, so both see exactly the same arrays.
     """
-    given = dict(given)
+    given = spec.validate(given)
     sample_weight = given.pop("sample_weight", None)
     mask = given.pop("mask", None)
     reduction = given.pop("reduction", "mean")
@@ -107,13 +128,6 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
             f"{spec.name}() takes {len(spec.inputs)} positional array argument(s) "
             f"({', '.join(spec.inputs)}); got {len(arrays)}"
         )
-    unknown = sorted(set(given) - set(spec.options))
-    if unknown:
-        raise TypeError(
-            f"{spec.name}() got unknown option(s) {', '.join(unknown)}; "
-            f"its options are: {', '.join(spec.public_options)}"
-        )
-    check_reduction(reduction)
     resolved = resolve(
         [*zip(spec.inputs, arrays, strict=True), ("sample_weight", sample_weight),
          ("mask", mask)],
@@ -196,7 +210,9 @@ def define_loss(
             if p.kind is inspect.Parameter.KEYWORD_ONLY and (p.name != "axis" or kind == "custom")
         }
         spec = LossSpec(name, family, kind, inputs, prediction, options, body,
-                        tuple(keep_dtype))
+                        tuple(keep_dtype), option_checks(body))
+        for option, rule in spec.checks.items():  # the defaults obey their own rules
+            rule(option, options[option])
         default_axis = None if kind == "elementwise" else -1
 
         @functools.wraps(body, assigned=("__module__", "__name__", "__qualname__", "__doc__"))

@@ -17,13 +17,12 @@ from ._classification import (
     binary_logs,
     categorical_logs,
     check_class_axis,
-    check_common,
     smooth_binary,
     smooth_categorical,
 )
 from ._crossentropy import weighted_log
 from ._define import define_loss
-from ._options import check_bool, check_number
+from ._options import Flag, Fraction, NonNegative
 from ._stable import log1mexp
 
 __all__ = ["binary_focal_crossentropy", "categorical_focal_crossentropy"]
@@ -54,11 +53,6 @@ def _log_mix(xp: Any, y: Any, log_a: Any, log_b: Any) -> Any:
     return xp.logaddexp(xp.where(has_a, term_a, minus_inf), xp.where(has_b, term_b, minus_inf))
 
 
-def _check_focal(gamma: float, alpha: float) -> None:
-    check_number("gamma", gamma, low=0)
-    check_number("alpha", alpha, low=0, high=1)
-
-
 @define_loss("binary_focal_crossentropy", family=CLASSIFICATION,
              aliases=("focal", "binary_focal"))
 def binary_focal_crossentropy(
@@ -66,11 +60,11 @@ def binary_focal_crossentropy(
     y_true: Any,
     y_pred: Any,
     *,
-    apply_class_balancing: bool = False,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    from_logits: bool = False,
-    label_smoothing: float = 0.0,
+    apply_class_balancing: Flag = False,
+    alpha: Fraction = 0.25,
+    gamma: NonNegative = 2.0,
+    from_logits: Flag = False,
+    label_smoothing: Fraction = 0.0,
 ) -> Any:
     r"""Binary focal cross-entropy, averaged over ``axis`` (default: the last axis).
 
@@ -91,9 +85,6 @@ def binary_focal_crossentropy(
     >>> float(loss)
     10000.0
     """
-    check_common(from_logits, label_smoothing)
-    check_bool("apply_class_balancing", apply_class_balancing)
-    _check_focal(gamma, alpha)
     y = smooth_binary(y_true, label_smoothing)
     log_p, log_q = binary_logs(xp, y_pred, from_logits)
     cross_entropy = -(weighted_log(xp, y, log_p) + weighted_log(xp, 1.0 - y, log_q))
@@ -110,10 +101,10 @@ def categorical_focal_crossentropy(
     y_true: Any,
     y_pred: Any,
     *,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    from_logits: bool = False,
-    label_smoothing: float = 0.0,
+    alpha: Fraction = 0.25,
+    gamma: NonNegative = 2.0,
+    from_logits: Flag = False,
+    label_smoothing: Fraction = 0.0,
     axis: tuple[int, ...],
 ) -> Any:
     r"""Categorical focal cross-entropy over the class ``axis`` (default -1).
@@ -133,8 +124,6 @@ def categorical_focal_crossentropy(
     >>> float(loss)
     10000.0
     """
-    check_common(from_logits, label_smoothing)
-    _check_focal(gamma, alpha)
     class_axis = check_class_axis("categorical_focal_crossentropy", axis)
     y = smooth_categorical(y_true, label_smoothing, y_pred.shape[class_axis])
     log_p = categorical_logs(xp, y_pred, from_logits, class_axis)

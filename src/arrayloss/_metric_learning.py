@@ -6,17 +6,19 @@ Each gives one value per sample: per triplet, per pair, or per anchor embedding.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 from array_api_compat import device as _device
 
 from ._define import PerSample, define_loss
-from ._options import check_number
+from ._options import Flag, Interval, NonNegative, Positive
 from ._stable import absolute, logsumexp, positive_part, safe_divide, safe_sqrt, softplus
 
 __all__ = ["contrastive", "ntxent", "triplet_margin"]
 
 _METRIC = "metric_learning"
+# The order p of a p-norm distance: any finite positive number.
+_NormOrder = Annotated[float, Interval(low=0, high=math.inf, low_open=True, high_open=True)]
 
 
 def _p_norm(xp: Any, x: Any, p: float) -> Any:
@@ -40,8 +42,8 @@ def _pairwise_distance(xp: Any, a: Any, b: Any, p: float, eps: float) -> Any:
 @define_loss("triplet_margin", family=_METRIC, aliases=("triplet",), kind="custom",
              inputs=("anchor", "positive", "negative"), prediction="anchor")
 def triplet_margin(xp: Any, anchor: Any, positive: Any, negative: Any, *,
-                   margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
-                   swap: bool = False) -> Any:
+                   margin: NonNegative = 1.0, p: _NormOrder = 2.0, eps: NonNegative = 1e-6,
+                   swap: Flag = False) -> Any:
     r"""Triplet margin loss over embeddings of shape ``(N, D)`` (or one triplet ``(D,)``).
 
     .. math:: \ell = \max(d(a, p) - d(a, n) + \text{margin}, 0), \quad
@@ -62,11 +64,6 @@ def triplet_margin(xp: Any, anchor: Any, positive: Any, negative: Any, *,
     >>> float(loss)  # 5 - 1 + 1
     5.0
     """
-    check_number("margin", margin, low=0)
-    check_number("p", p, low=0, low_open=True, high=math.inf, high_open=True)
-    check_number("eps", eps, low=0)
-    if not isinstance(swap, bool):
-        raise TypeError(f"swap must be True or False; got {swap!r}")
     shapes = {tuple(x.shape) for x in (anchor, positive, negative)}
     if len(shapes) != 1 or anchor.ndim not in (1, 2):
         raise ValueError(
@@ -83,7 +80,7 @@ def triplet_margin(xp: Any, anchor: Any, positive: Any, negative: Any, *,
 
 @define_loss("contrastive", family=_METRIC, inputs=("y_true", "distance"),
              prediction="distance")
-def contrastive(xp: Any, y_true: Any, distance: Any, *, margin: float = 1.0) -> Any:
+def contrastive(xp: Any, y_true: Any, distance: Any, *, margin: NonNegative = 1.0) -> Any:
     r"""Contrastive (pair) loss of Hadsell, Chopra and LeCun (2006), on distances.
 
     .. math:: \ell = (1 - y)\,d^2 + y\,\max(\text{margin} - d, 0)^2
@@ -101,7 +98,6 @@ def contrastive(xp: Any, y_true: Any, distance: Any, *, margin: float = 1.0) -> 
     ...                       reduction="none")
     Array([0.25, 0.25, 0.  ], dtype=array_api_strict.float64)
     """
-    check_number("margin", margin, low=0)
     # (margin - d)² is differentiable at the hinge: the ReLU's kink is squared away.
     return (1.0 - y_true) * distance**2 + y_true * positive_part(margin - distance) ** 2
 
@@ -109,7 +105,7 @@ def contrastive(xp: Any, y_true: Any, distance: Any, *, margin: float = 1.0) -> 
 @define_loss("ntxent", family=_METRIC, aliases=("info_nce",), kind="custom",
              inputs=("embeddings", "labels"), prediction="embeddings",
              keep_dtype=("labels",))
-def ntxent(xp: Any, embeddings: Any, labels: Any, *, temperature: float = 0.07) -> Any:
+def ntxent(xp: Any, embeddings: Any, labels: Any, *, temperature: Positive = 0.07) -> Any:
     r"""Normalized temperature-scaled cross-entropy (NT-Xent, InfoNCE), supervised.
 
     With ``s_ij`` the cosine similarity of embeddings ``i`` and ``j`` over ``temperature``
@@ -134,7 +130,6 @@ def ntxent(xp: Any, embeddings: Any, labels: Any, *, temperature: float = 0.07) 
     >>> float(loss)  # -log(e / (e + 2·e⁰)) = log(1 + 2/e)
     0.5514447139320511
     """
-    check_number("temperature", temperature, low=0, low_open=True)
     if embeddings.ndim != 2 or labels.ndim != 1 or labels.shape[0] != embeddings.shape[0]:
         raise ValueError(
             "embeddings must have shape (N, D) and labels shape (N,); got "

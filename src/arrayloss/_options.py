@@ -9,14 +9,24 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 __all__ = [
     "REDUCTIONS",
+    "Flag",
+    "Fraction",
+    "IgnoreIndex",
+    "Interval",
+    "NonNegative",
+    "OpenFraction",
+    "OptionCheck",
+    "Positive",
     "check_axis",
     "check_bool",
     "check_number",
     "check_reduction",
+    "option_checks",
 ]
 
 REDUCTIONS = ("mean", "sum", "weighted_mean", "none")
@@ -80,3 +90,76 @@ def check_axis(axis: Any, ndim: int, *, name: str = "axis") -> tuple[int, ...]:
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{name} must not repeat an axis; got {axis!r}")
     return tuple(sorted(normalized))
+
+
+class OptionCheck:
+    """A validation rule of one option, attached to its annotation (``Annotated``).
+
+    A loss declares its options' rules in its signature (``delta: Positive = 1.0``), so
+    they are checked once where the options are given (``arrayloss.get(name, **options)``
+    and every call that passes them), never inside the formula.
+    """
+
+    def __call__(self, name: str, value: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Interval(OptionCheck):
+    """A real number in an interval (see :func:`check_number`)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __call__(self, name: str, value: Any) -> float:
+        return check_number(name, value, low=self.low, high=self.high,
+                            low_open=self.low_open, high_open=self.high_open)
+
+
+@dataclass(frozen=True)
+class Boolean(OptionCheck):
+    """``True`` or ``False``."""
+
+    def __call__(self, name: str, value: Any) -> bool:
+        return check_bool(name, value)
+
+
+@dataclass(frozen=True)
+class OptionalInt(OptionCheck):
+    """An int, or ``None``."""
+
+    def __call__(self, name: str, value: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an int or None; got {value!r}")
+        return int(value)
+
+
+# The option types of the losses' signatures: a type checker sees the plain type, the
+# core reads the rule.
+Positive = Annotated[float, Interval(low=0, low_open=True)]
+NonNegative = Annotated[float, Interval(low=0)]
+Fraction = Annotated[float, Interval(low=0, high=1)]
+OpenFraction = Annotated[float, Interval(low=0, high=1, low_open=True, high_open=True)]
+Flag = Annotated[bool, Boolean()]
+IgnoreIndex = Annotated["int | None", OptionalInt()]
+
+
+def option_checks(function: Any) -> dict[str, OptionCheck]:
+    """The rules declared in ``function``'s keyword-only annotations, by option name."""
+    import inspect
+    import typing
+
+    hints = typing.get_type_hints(function, include_extras=True)
+    checks = {}
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        hint = hints.get(parameter.name)
+        for rule in getattr(hint, "__metadata__", ()):
+            if isinstance(rule, OptionCheck):
+                checks[parameter.name] = rule
+    return checks

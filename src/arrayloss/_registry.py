@@ -90,7 +90,11 @@ def get(identifier: str | Callable[..., Any], /, **options: Any) -> Callable[...
         )
     if not options:
         return function
-    _check_option_names(function, options)
+    spec = getattr(function, "spec", None)
+    if spec is not None:  # an arrayloss loss: names and values are checked now
+        options = spec.validate(options)
+    else:
+        _check_option_names(function, options)
     bound = functools.partial(function, **options)
     functools.update_wrapper(bound, function)
     return bound

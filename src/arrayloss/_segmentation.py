@@ -24,7 +24,7 @@ from typing import Any
 
 from ._define import define_loss
 from ._namespace import option_array
-from ._options import check_axis, check_bool, check_number
+from ._options import Flag, NonNegative, check_axis, check_number
 from ._reduction import as_array
 from ._shapes import reconcile_pair
 from ._stable import log_softmax, sigmoid
@@ -81,9 +81,6 @@ def _overlap(xp: Any, y_true: Any, y_pred: Any, *, alpha: float, beta: float, sm
              from_logits: bool, class_axis: Any, class_weight: Any, ignore_background: bool,
              axis: Any) -> Any:
     r"""``1 - (TP + s) / (TP + α·FP + β·FN + s)``, per sample (and averaged over classes)."""
-    check_number("smooth", smooth, low=0)
-    check_bool("from_logits", from_logits)
-    check_bool("ignore_background", ignore_background)
     y_true, y_pred = reconcile_pair(xp, y_true, y_pred)
     ndim = y_pred.ndim
     if class_axis is not None:
@@ -133,9 +130,10 @@ def _check_class_axis(class_axis: Any) -> None:
 
 
 @define_loss("dice", family=_SEGMENTATION, kind="custom")
-def dice(xp: Any, y_true: Any, y_pred: Any, *, smooth: float = 1e-7, from_logits: bool = False,
+def dice(xp: Any, y_true: Any, y_pred: Any, *, smooth: NonNegative = 1e-7,
+         from_logits: Flag = False,
          class_axis: int | None = None, class_weight: Any = None,
-         ignore_background: bool = False, axis: Any = PER_SAMPLE) -> Any:
+         ignore_background: Flag = False, axis: Any = PER_SAMPLE) -> Any:
     r"""Soft Dice loss.
 
     .. math:: \ell = 1 - \frac{2\,TP + s}{\sum y + \sum p + s}
@@ -163,9 +161,9 @@ def dice(xp: Any, y_true: Any, y_pred: Any, *, smooth: float = 1e-7, from_logits
 
 
 @define_loss("tversky", family=_SEGMENTATION, kind="custom")
-def tversky(xp: Any, y_true: Any, y_pred: Any, *, alpha: float = 0.5, beta: float = 0.5,
-            smooth: float = 1e-7, from_logits: bool = False, class_axis: int | None = None,
-            class_weight: Any = None, ignore_background: bool = False,
+def tversky(xp: Any, y_true: Any, y_pred: Any, *, alpha: NonNegative = 0.5, beta: NonNegative = 0.5,
+            smooth: NonNegative = 1e-7, from_logits: Flag = False, class_axis: int | None = None,
+            class_weight: Any = None, ignore_background: Flag = False,
             axis: Any = PER_SAMPLE) -> Any:
     r"""Tversky loss: Dice with separate weights for false positives and false negatives.
 
@@ -186,17 +184,15 @@ def tversky(xp: Any, y_true: Any, y_pred: Any, *, alpha: float = 0.5, beta: floa
     0.5
     """
     _check_class_axis(class_axis)
-    check_number("alpha", alpha, low=0)
-    check_number("beta", beta, low=0)
     return _overlap(xp, y_true, y_pred, alpha=alpha, beta=beta, smooth=smooth,
                     from_logits=from_logits, class_axis=class_axis, class_weight=class_weight,
                     ignore_background=ignore_background, axis=axis)
 
 
 @define_loss("jaccard", family=_SEGMENTATION, aliases=("iou",), kind="custom")
-def jaccard(xp: Any, y_true: Any, y_pred: Any, *, smooth: float = 1e-7,
-            from_logits: bool = False, class_axis: int | None = None, class_weight: Any = None,
-            ignore_background: bool = False, axis: Any = PER_SAMPLE) -> Any:
+def jaccard(xp: Any, y_true: Any, y_pred: Any, *, smooth: NonNegative = 1e-7,
+            from_logits: Flag = False, class_axis: int | None = None, class_weight: Any = None,
+            ignore_background: Flag = False, axis: Any = PER_SAMPLE) -> Any:
     r"""Soft Jaccard (intersection over union) loss.
 
     .. math:: \ell = 1 - \frac{TP + s}{\sum y + \sum p - TP + s}
