@@ -6,6 +6,11 @@ function that runs the peer on the same float64 NumPy inputs (in the peer's own 
 order) and returns its value as NumPy. Rows with ``difference`` set pin a deliberate
 difference: the check asserts the two still differ, and the text says why.
 
+A row is available where every import it needs succeeds (its library's, the package of its
+function, and ``needs``) and, for a row about some versions of the peer only, where the
+installed version is one of them (``requires``); otherwise the row is reported absent,
+never failed.
+
 Family modules (``peers_<family>.py``) add rows with :func:`peer`.
 """
 
@@ -37,16 +42,35 @@ class Peer:
     # For a pinned difference: the one-line recipe that turns the peer's value into
     # arrayloss's (``lambda v: -v``), checked to hold.
     recipe: Callable[[np.ndarray], Any] | None = field(default=None, compare=False)
+    # Imports the row needs beyond its library's and its function's package.
+    needs: tuple[str, ...] = ()
+    # For a row that holds in some versions of the peer only: called when the row is about
+    # to run, returns None where the installed version is one of them, else the version
+    # the row needs ("keras with ..."), and the row is reported absent.
+    requires: Callable[[], str | None] | None = field(default=None, compare=False)
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        """Every import the row needs, the ones others build on first."""
+        own = _MODULES.get(self.library, (self.library,))
+        package = self.function.split(".")[0].split("(")[0]
+        return tuple(dict.fromkeys([*own, *_MODULES.get(package, (package,)), *self.needs]))
+
+    def missing(self) -> str | None:
+        """What the row needs that is not installed (the first import that fails, or the
+        version ``requires`` names); None where the row can run."""
+        for name in self.modules:
+            if not _importable(name):
+                return name
+        return self.requires() if self.requires is not None else None
 
     @property
     def module(self) -> str:
-        """The import the peer needs."""
-        return _MODULES.get(self.library, self.library)
+        """The import the peer needs; for a row that cannot run here, what is missing."""
+        return self.missing() or _MODULES.get(self.library, (self.library,))[-1]
 
     def is_available(self) -> bool:
-        import importlib.util
-
-        return importlib.util.find_spec(self.module) is not None
+        return self.missing() is None
 
     @property
     def id(self) -> str:
@@ -54,7 +78,28 @@ class Peer:
         return f"{self.loss}~{self.function}[{opts}]"
 
 
-_MODULES = {"sklearn": "sklearn", "scikit-learn": "sklearn", "torchvision": "torchvision"}
+# The imports of each library, the ones it builds on first (Keras and optax get their
+# inputs as JAX arrays; MONAI and pytorch-metric-learning as torch tensors).
+_MODULES = {"keras": ("jax", "keras"), "optax": ("jax", "optax"), "sklearn": ("sklearn",),
+            "scikit-learn": ("sklearn",), "monai": ("torch", "monai"),
+            "pytorch_metric_learning": ("torch", "pytorch_metric_learning")}
+
+
+def _importable(name: str) -> bool:
+    """Whether ``import name`` succeeds: any ImportError (not installed, or installed with
+    a dependency missing) makes the rows that need it absent. Another error is left to the
+    row's check, which reports it as failed. Keras is imported on its JAX backend
+    (:func:`keras_module`)."""
+    import importlib
+
+    try:
+        keras_module() if name == "keras" else importlib.import_module(name)
+    except ImportError:
+        return False
+    except Exception:  # installed but broken otherwise: the row's check runs and says how
+        pass
+    return True
+
 
 PEERS: list[Peer] = []
 
