@@ -64,6 +64,49 @@ def keras_tversky(alpha, beta):
     return lambda y, p: _keras().losses.tversky(_jnp(y), _jnp(p), alpha=alpha, beta=beta)
 
 
+# Keras's tversky multiplied the false negatives by ``alpha`` and the false positives by
+# ``beta`` (its docstring says the reverse; keras/src/losses/losses.py sets
+# ``inputs = y_true``, ``targets = y_pred``) until keras-team/keras PR #23333 on its main
+# branch. No installed source tells the first release with the fix (3.15.1 still swaps), so
+# the rows do not compare versions: they run Keras's tversky on a probe input when they run
+# and follow what the installed Keras does.
+def keras_tversky_swaps() -> bool:
+    """Whether the installed Keras's tversky weighs the false negatives by ``alpha``.
+
+    Probe: TP = 1, FN = 1, FP = 0 with ``alpha=1, beta=0``: ``1 - 1/(1 + 1) = 0.5`` where
+    ``alpha`` multiplies the false negatives, ``1 - 1/1 = 0`` where it multiplies the false
+    positives (the paper's and arrayloss's reading)."""
+    value = float(np.asarray(_keras().losses.tversky(
+        _jnp([[1.0, 1.0, 0.0]]), _jnp([[1.0, 0.0, 0.0]]), alpha=1.0, beta=0.0)))
+    if abs(value - 0.5) < 1e-3:
+        return True
+    if abs(value) < 1e-3:
+        return False
+    raise AssertionError(f"keras.losses.tversky on the probe (TP=1, FN=1, FP=0, alpha=1, "
+                         f"beta=0) gave {value}; expected 0.5 (alpha weighs false negatives) "
+                         f"or 0 (alpha weighs false positives)")
+
+
+def keras_tversky_by_meaning(alpha, beta):
+    """Keras's tversky with ``alpha`` on the false positives, ``beta`` on the false
+    negatives, whichever way the installed Keras reads its arguments."""
+    def compute(y, p):
+        a, b = (beta, alpha) if keras_tversky_swaps() else (alpha, beta)
+        return _keras().losses.tversky(_jnp(y), _jnp(p), alpha=a, beta=b)
+    return compute
+
+
+def keras_with_tversky_swap():
+    """None where the installed Keras swaps (the pinned row applies), else what it needs."""
+    try:
+        if keras_tversky_swaps():
+            return None
+    except Exception:  # neither behaviour, or Keras fails: the row runs and reports it
+        return None
+    return (f"keras with tversky's alpha/beta swap (the installed {_keras().__version__} "
+            f"has the fix of keras-team/keras PR #23333)")
+
+
 def optax_dice(**kw):
     def compute(y, x):
         import optax
@@ -135,12 +178,15 @@ peer("dice", "keras", "keras.losses.dice", masks, keras_dice(), options={"axis":
      rtol=F32_RTOL)
 peer("dice", "keras", "keras.losses.dice", masks, keras_dice(axis=(1, 2)), reduction="none",
      rtol=F32_RTOL)
-peer("tversky", "keras", "keras.losses.tversky", masks, keras_tversky(0.2, 0.8),
-     options={"alpha": 0.8, "beta": 0.2, "axis": None}, rtol=F32_RTOL)
+peer("tversky", "keras", "keras.losses.tversky(alpha, beta exchanged where Keras swaps them)",
+     masks, keras_tversky_by_meaning(0.2, 0.8),
+     options={"alpha": 0.2, "beta": 0.8, "axis": None}, rtol=F32_RTOL)
 peer("tversky", "keras", "keras.losses.tversky", masks, keras_tversky(0.2, 0.8),
      options={"alpha": 0.2, "beta": 0.8, "axis": None}, rtol=F32_RTOL,
-     difference="Keras's code multiplies the false negatives by alpha (its docstring says "
-                "false positives); arrayloss follows the paper, optax and MONAI")
+     requires=keras_with_tversky_swap,
+     difference="Keras before keras-team/keras PR #23333 (3.15.1 included) multiplies the "
+                "false negatives by alpha (its docstring says false positives); arrayloss "
+                "follows the paper, optax and MONAI: tversky(alpha=b, beta=a) gives its value")
 peer("dice", "optax", "optax.losses.dice_loss", onehot_logits, optax_dice(smooth=1.0),
      options={"smooth": 2.0, "from_logits": True, "class_axis": -1}, reduction="none",
      rtol=F32_RTOL)
