@@ -1,4 +1,4 @@
-"""The README's promises: its commands are the ones CI runs, and its example runs."""
+"""The README's promises: its commands are the ones CI runs and do what it says."""
 
 from __future__ import annotations
 
@@ -25,9 +25,19 @@ def test_main_command_runs_the_check_job():
     assert main_command.endswith("python -m arrayloss check")
 
 
-def test_the_example_runs():
-    (example,) = _blocks("python")
-    exec(compile(example, "README.md", "exec"), {})
+# The README's ```python example runs in tests/test_doc_blocks.py, with every docs/ page's.
+
+
+def test_version_command_prints_the_version():
+    from importlib.metadata import version
+
+    import arrayloss
+
+    done = subprocess.run([sys.executable, "-m", "arrayloss", "--version"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"arrayloss {arrayloss.__version__}\n"
+    assert arrayloss.__version__ == version("arrayloss")  # the installed metadata's
 
 
 def test_list_command_prints_every_loss():

@@ -13,9 +13,16 @@ COMMANDS = {
 }
 
 
+def _version() -> str:
+    from arrayloss import __version__
+
+    return __version__
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m arrayloss", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"arrayloss {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
