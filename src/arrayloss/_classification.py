@@ -9,7 +9,6 @@ already cast to the computation dtype by the shared core.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ._namespace import option_array
@@ -22,7 +21,6 @@ __all__ = [
     "check_class_axis",
     "class_weight_array",
     "label_rows",
-    "nan_where_invalid",
     "smooth_binary",
     "smooth_categorical",
 ]
@@ -117,10 +115,3 @@ def label_rows(
     return rows, valid, keep
 
 
-def nan_where_invalid(xp: Any, values: Any, valid: Any, keep: Any) -> Any:
-    """NaN for a sample whose label is out of range and not ignored; 0 for an ignored
-    sample (the core masks it out; 0 keeps ``"none"`` finite)."""
-    values = xp.where(valid, values, xp.full_like(values, math.nan))
-    if keep is not None:
-        values = xp.where(keep, values, xp.zeros_like(values))
-    return values

@@ -18,14 +18,13 @@ from ._classification import (
     check_class_axis,
     class_weight_array,
     label_rows,
-    nan_where_invalid,
     smooth_binary,
     smooth_categorical,
 )
 from ._define import PerSample, define_loss
 from ._namespace import option_array
 from ._options import Flag, Fraction, IgnoreIndex
-from ._stable import log_probability, xlogy
+from ._stable import log_probability, times_log, xlogy
 
 __all__ = [
     "binary_crossentropy",
@@ -34,12 +33,6 @@ __all__ = [
     "negative_log_likelihood",
     "sparse_categorical_crossentropy",
 ]
-
-
-def weighted_log(xp: Any, y: Any, log_p: Any) -> Any:
-    """``y·log p``, and exactly 0 where ``y == 0`` even if ``log p = -inf`` (a class
-    masked out with a logit of ``-inf``), where the product would be ``0·inf = NaN``."""
-    return xp.where(y == 0, xp.zeros_like(log_p), y * log_p)
 
 
 def _broadcasts(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
@@ -80,7 +73,7 @@ def binary_crossentropy(
     """
     y = smooth_binary(y_true, label_smoothing)
     log_p, log_q = binary_logs(xp, y_pred, from_logits)
-    positive = y * log_p
+    positive = times_log(y, log_p)
     if pos_weight is not None:
         weight = option_array(xp, pos_weight, y_pred, name="pos_weight")
         shape = tuple(y_pred.shape)
@@ -90,7 +83,7 @@ def binary_crossentropy(
                 f"{tuple(weight.shape)}"
             )
         positive = weight * positive
-    return -(positive + (1.0 - y) * log_q)
+    return -(positive + times_log(1.0 - y, log_q))
 
 
 @define_loss("categorical_crossentropy", family=CLASSIFICATION, aliases=("cce",), kind="axis")
@@ -124,7 +117,7 @@ def categorical_crossentropy(
     class_axis = check_class_axis("categorical_crossentropy", axis)
     y = smooth_categorical(y_true, label_smoothing, y_pred.shape[class_axis])
     log_p = categorical_logs(xp, y_pred, from_logits, class_axis)
-    values = -xp.sum(weighted_log(xp, y, log_p), axis=class_axis)
+    values = -xp.sum(times_log(y, log_p), axis=class_axis)
     if class_weight is None:
         return values
     weights = class_weight_array(xp, class_weight, y_pred, class_axis)
@@ -144,7 +137,11 @@ def _indexed_loss(
     """The negative log-probability of each label, with PyTorch's label smoothing,
     class weights and ignore mask; NaN for a label outside ``[0, C)``."""
     rows, valid, keep = label_rows(xp, labels, log_p, axis, ignore_index)
-    values = -xp.sum(weighted_log(xp, rows, log_p), axis=axis)
+    # The label's log-probability, read through a `where` (as a gather would): only the
+    # entry the formula uses counts, so a NaN elsewhere in a row of log-probabilities is
+    # ignored alike on every backend (XLA turns a product with a 0/1 row into this select
+    # anyway under jax.jit, while eager 0·NaN would be NaN).
+    values = -xp.sum(xp.where(rows > 0, log_p, xp.zeros_like(log_p)), axis=axis)
     weight = None
     if class_weight is not None:
         weights = class_weight_array(xp, class_weight, log_p, axis)
@@ -157,8 +154,12 @@ def _indexed_loss(
                                                                                   axis)
         uniform = xp.sum(spread, axis=axis) / num_classes
         values = (1.0 - label_smoothing) * values + label_smoothing * uniform
-    values = nan_where_invalid(xp, values, valid, keep)
-    return PerSample(values, weight=weight, mask=keep)
+    if keep is not None:
+        # An ignored sample is 0 (the core masks it out; 0 keeps "none" finite).
+        values = xp.where(keep, values, xp.zeros_like(values))
+    # A label outside [0, C) that is not ignored: NaN for its sample, set by the core.
+    invalid = ~valid if keep is None else ~valid & keep
+    return PerSample(values, weight=weight, mask=keep, invalid=invalid)
 
 
 def _nonzero(xp: Any, weight: Any, axis: int) -> Any:
@@ -257,4 +258,4 @@ def kl_divergence(
     0.693147
     """
     log_q = categorical_logs(xp, y_pred, True, axis) if from_logits else log_probability(y_pred)
-    return xp.sum(xlogy(y_true, y_true) - weighted_log(xp, y_true, log_q), axis=axis)
+    return xp.sum(xlogy(y_true, y_true) - times_log(y_true, log_q), axis=axis)

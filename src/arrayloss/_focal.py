@@ -20,10 +20,9 @@ from ._classification import (
     smooth_binary,
     smooth_categorical,
 )
-from ._crossentropy import weighted_log
 from ._define import define_loss
 from ._options import Flag, Fraction, NonNegative
-from ._stable import log1mexp
+from ._stable import log1mexp, times_log
 
 __all__ = ["binary_focal_crossentropy", "categorical_focal_crossentropy"]
 
@@ -40,17 +39,31 @@ def _power_from_log(xp: Any, log_x: Any, gamma: float) -> Any:
 def _log_mix(xp: Any, y: Any, log_a: Any, log_b: Any) -> Any:
     """``log(y·a + (1 - y)·b)`` from ``log a`` and ``log b``, for a label ``y`` in [0, 1].
 
-    A ``logaddexp`` of the two weighted terms; a term whose weight is exactly 0 becomes
-    ``-inf`` through a ``where`` (``logaddexp(-inf, t) = t`` with gradient 1 to ``t``),
-    and the double ``where`` keeps ``log 0`` of a zero weight out of the gradient, so hard
-    labels cost one exact log-probability and soft labels mix the two exactly.
+    Inside ``(0, 1)``: a ``logaddexp`` of the two weighted terms, exact for any mix. At a
+    hard label the mix is one log-probability, written so that its derivative with respect
+    to ``y`` is kept (a learned or distilled label still gets a gradient): at ``y = 0``
+    ``log b + log1p(y·expm1(log a - log b))``, whose value is exactly ``log b`` and whose
+    ``y``-derivative is ``(a - b)/b``; at ``y = 1`` the same with the roles swapped. Every
+    branch sees arguments where it is finite (double ``where``), and the exponent is capped
+    below the log of the largest float so ``expm1`` never overflows (``b = 0`` exactly: a
+    perfect prediction from an infinite logit).
     """
-    has_a = y > 0
-    has_b = y < 1
-    minus_inf = xp.full_like(log_a, -math.inf)
-    term_a = log_a + xp.log(xp.where(has_a, y, xp.ones_like(y)))
-    term_b = log_b + xp.log1p(-xp.where(has_b, y, xp.zeros_like(y)))
-    return xp.logaddexp(xp.where(has_a, term_a, minus_inf), xp.where(has_b, term_b, minus_inf))
+    at_zero, at_one = y == 0, y == 1
+    interior = ~(at_zero | at_one)
+    half = xp.full_like(y, 0.5)
+    inner_y = xp.where(interior, y, half)
+    inner = xp.logaddexp(log_a + xp.log(inner_y), log_b + xp.log1p(-inner_y))
+    cap = math.log(xp.finfo(y.dtype).max) - 1.0  # expm1(cap) is finite once rounded
+    zero = xp.zeros_like(log_a)
+
+    def edge(at: Any, weight: Any, log_hi: Any, log_lo: Any) -> Any:
+        # log_lo + log1p(weight·expm1(log_hi - log_lo)) with weight = 0 at the edge.
+        gap = xp.where(at & xp.isfinite(log_lo), log_hi - log_lo, zero)
+        gap = xp.where(gap > cap, xp.full_like(gap, cap), gap)
+        return log_lo + xp.log1p(weight * xp.expm1(gap))
+
+    return xp.where(at_zero, edge(at_zero, y, log_a, log_b),
+                    xp.where(at_one, edge(at_one, 1.0 - y, log_b, log_a), inner))
 
 
 @define_loss("binary_focal_crossentropy", family=CLASSIFICATION,
@@ -87,7 +100,7 @@ def binary_focal_crossentropy(
     """
     y = smooth_binary(y_true, label_smoothing)
     log_p, log_q = binary_logs(xp, y_pred, from_logits)
-    cross_entropy = -(weighted_log(xp, y, log_p) + weighted_log(xp, 1.0 - y, log_q))
+    cross_entropy = -(times_log(y, log_p) + times_log(1.0 - y, log_q))
     values = _power_from_log(xp, _log_mix(xp, y, log_q, log_p), gamma) * cross_entropy
     if apply_class_balancing:
         values = (alpha * y + (1.0 - alpha) * (1.0 - y)) * values
@@ -128,4 +141,4 @@ def categorical_focal_crossentropy(
     y = smooth_categorical(y_true, label_smoothing, y_pred.shape[class_axis])
     log_p = categorical_logs(xp, y_pred, from_logits, class_axis)
     modulation = _power_from_log(xp, log1mexp(log_p), gamma)
-    return -alpha * xp.sum(modulation * weighted_log(xp, y, log_p), axis=class_axis)
+    return -alpha * xp.sum(modulation * times_log(y, log_p), axis=class_axis)

@@ -24,11 +24,10 @@ from ._classification import (
     smooth_binary,
     smooth_categorical,
 )
-from ._crossentropy import weighted_log
 from ._focal import _log_mix
 from ._gradients_core import closed_form
 from ._namespace import option_array
-from ._stable import LOG_FLOOR, LOG_FLOOR_SLOPE, log1mexp, sigmoid
+from ._stable import LOG_FLOOR, LOG_FLOOR_SLOPE, log1mexp, sigmoid, times_log
 
 
 def _log_probability_slopes(xp: Any, p: Any) -> tuple[Any, Any]:
@@ -214,7 +213,7 @@ def _binary_focal(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balancing: b
     if gamma == 0:  # m^0 is exactly 1 in the loss
         return scale * ce1, scale * ce2
     log_p, log_q = binary_logs(xp, y_pred, from_logits)
-    ce = -(weighted_log(xp, y, log_p) + weighted_log(xp, 1.0 - y, log_q))
+    ce = -(times_log(y, log_p) + times_log(1.0 - y, log_q))
     log_m = _log_mix(xp, y, log_q, log_p)
     # d log m = r_q·d log q + r_p·d log p with the shares r_q = y·q/m, r_p = (1 - y)·p/m,
     # computed in log space (exact when m, p or q underflow); a zero weight is share 0.
@@ -257,7 +256,7 @@ def _categorical_focal(xp: Any, y_true: Any, y_pred: Any, *, alpha: float, gamma
         m_t2 = -xp.exp(safe_s + (gamma - 2.0) * t)
         f1 = m + gamma * safe_s * m_t1
         f2 = gamma * gamma * safe_s * m_t1_sq + 2.0 * gamma * m_t1 + gamma * safe_s * m_t2
-        keep = inside & (y != 0)  # weighted_log: a zero target contributes a constant 0
+        keep = inside & (y != 0)  # times_log: a zero target contributes a constant 0
         f1 = xp.where(keep, -alpha * y * f1, zero)
         f2 = xp.where(keep, -alpha * y * f2, zero)
     return _through_classes(xp, y_pred, f1, f2, from_logits, axis)

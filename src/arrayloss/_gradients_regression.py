@@ -46,9 +46,9 @@ def _mape(xp: Any, y_true: Any, y_pred: Any, *, epsilon: float) -> tuple[Any, An
 def _msle(xp: Any, y_true: Any, y_pred: Any, *, clip_negative: bool) -> tuple[Any, Any]:
     zero = xp.zeros_like(y_pred)
     if clip_negative:
-        # max(·, 0) has slope 0 at and below 0 (positive_part's convention).
-        active = y_pred > 0
-        y_true = xp.where(y_true > 0, y_true, xp.zeros_like(y_true))
+        # The clamp acts on negative values only (clamp_negative): slope 1 at 0.
+        active = y_pred >= 0
+        y_true = xp.where(y_true < 0, xp.zeros_like(y_true), y_true)
         y_pred = xp.where(active, y_pred, zero)
     residual = xp.log1p(y_pred) - xp.log1p(y_true)
     inverse = 1.0 / (1.0 + y_pred)

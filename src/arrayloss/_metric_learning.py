@@ -12,7 +12,7 @@ from array_api_compat import device as _device
 
 from ._define import PerSample, define_loss
 from ._options import Flag, Interval, NonNegative, Positive
-from ._stable import absolute, logsumexp, positive_part, safe_divide, safe_sqrt, softplus
+from ._stable import logsumexp, positive_part, safe_divide, scaled_norm, softplus, unit_vectors
 
 __all__ = ["contrastive", "ntxent", "triplet_margin"]
 
@@ -21,22 +21,11 @@ _METRIC = "metric_learning"
 _NormOrder = Annotated[float, Interval(low=0, high=math.inf, low_open=True, high_open=True)]
 
 
-def _p_norm(xp: Any, x: Any, p: float) -> Any:
-    """``(Σ |x|^p)^(1/p)`` over the last axis, with a finite gradient at ``x = 0``."""
-    if p == 2.0:
-        return safe_sqrt(xp.sum(x * x, axis=-1))
-    if p == 1.0:
-        return xp.sum(absolute(x), axis=-1)
-    total = xp.sum(absolute(x) ** p, axis=-1)
-    # Double where: the root's derivative is infinite at 0, so the untaken branch sees 1.
-    positive = total > 0
-    root = xp.where(positive, total, xp.ones_like(total)) ** (1.0 / p)
-    return xp.where(positive, root, xp.zeros_like(total))
-
-
 def _pairwise_distance(xp: Any, a: Any, b: Any, p: float, eps: float) -> Any:
     # PyTorch's F.pairwise_distance: eps is added to the difference, inside the norm.
-    return _p_norm(xp, a - b + eps, p)
+    # The norm is scaled by the largest entry first: exact for differences of 1e20 in
+    # float32, whose squares would overflow.
+    return scaled_norm(a - b + eps, axis=-1, p=p)
 
 
 @define_loss("triplet_margin", family=_METRIC, aliases=("triplet",), kind="custom",
@@ -139,9 +128,8 @@ def ntxent(xp: Any, embeddings: Any, labels: Any, *, temperature: Positive = 0.0
     n = embeddings.shape[0]
     if n == 0:  # an empty batch (a static shape): no anchors, no values
         return xp.zeros((0,), dtype=embeddings.dtype, device=_device(embeddings))
-    norms = safe_sqrt(xp.sum(embeddings * embeddings, axis=-1, keepdims=True))
     # A zero embedding stays the zero vector (cosine 0 with every other one).
-    unit = safe_divide(embeddings, norms + xp.zeros_like(embeddings))
+    unit = unit_vectors(embeddings, axis=-1)
     logits = xp.matmul(unit, xp.matrix_transpose(unit)) / temperature
     index = xp.arange(n, device=_device(embeddings))
     same = xp.expand_dims(labels, axis=1) == xp.expand_dims(labels, axis=0)

@@ -85,18 +85,39 @@ def l2(weights: Any, /, *, factor: float = 0.01) -> Any:
 
 
 @register("l1_l2", family="penalty", aliases=("elastic_net",))
-def l1_l2(weights: Any, /, *, l1: float = 0.01, l2: float = 0.01) -> Any:
-    r"""Elastic-net penalty: ``l1 · Σ|w| + l2 · Σ w²``.
+def l1_l2(weights: Any, /, *, l1: float | None = None, l2: float | None = None,
+          alpha: float | None = None, l1_ratio: float | None = None) -> Any:
+    r"""Elastic-net penalty: ``l1 · Σ|w| + l2 · Σ w²``, or in the glossary's (and
+    scikit-learn's) parametrization ``alpha · l1_ratio · Σ|w| + alpha · (1 - l1_ratio) · Σ w²``.
 
-    .. math:: \Omega(w) = \lambda_1 \sum_i |w_i| + \lambda_2 \sum_i w_i^2
+    .. math:: \Omega(w) = \lambda_1 \sum_i |w_i| + \lambda_2 \sum_i w_i^2,
+              \quad \lambda_1 = \alpha\rho,\; \lambda_2 = \alpha(1 - \rho)
 
-    Keras ``regularizers.L1L2(l1=0.01, l2=0.01)``.
+    Give ``l1``/``l2`` (Keras ``regularizers.L1L2``; both default to 0.01) or
+    ``alpha``/``l1_ratio`` (``alpha`` defaults to 1.0, ``l1_ratio`` to 0.5, as in
+    scikit-learn), never both kinds. scikit-learn's ``ElasticNet`` objective halves the
+    squared term: ``l1_l2(w, alpha=a, l1_ratio=r) - a·(1 - r)/2·Σw²`` is its penalty, or
+    ``l1_l2(w, l1=a·r, l2=a·(1 - r)/2)``.
 
     >>> import array_api_strict as xp
     >>> import arrayloss
     >>> arrayloss.l1_l2(xp.asarray([1.0, -2.0]), l1=1.0, l2=1.0)
     Array(8., dtype=array_api_strict.float64)
+    >>> arrayloss.elastic_net(xp.asarray([1.0, -2.0]), alpha=2.0, l1_ratio=0.25)
+    Array(9., dtype=array_api_strict.float64)
     """
-    check_number("l1", l1, low=0)
-    check_number("l2", l2, low=0)
+    keras_style = {k: v for k, v in (("l1", l1), ("l2", l2)) if v is not None}
+    ratio_style = {k: v for k, v in (("alpha", alpha), ("l1_ratio", l1_ratio)) if v is not None}
+    if keras_style and ratio_style:
+        given = ", ".join(f"{k}={v!r}" for k, v in {**keras_style, **ratio_style}.items())
+        raise TypeError(
+            "l1_l2 takes either l1/l2 (Keras) or alpha/l1_ratio (scikit-learn), not both; "
+            f"got {given}")
+    if ratio_style:
+        alpha = check_number("alpha", 1.0 if alpha is None else alpha, low=0)
+        l1_ratio = check_number("l1_ratio", 0.5 if l1_ratio is None else l1_ratio,
+                                low=0, high=1)
+        return _penalty(weights, alpha * l1_ratio, alpha * (1.0 - l1_ratio))
+    l1 = check_number("l1", 0.01 if l1 is None else l1, low=0)
+    l2 = check_number("l2", 0.01 if l2 is None else l2, low=0)
     return _penalty(weights, l1, l2)

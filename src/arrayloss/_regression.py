@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._autodiff import stop_gradient
 from ._define import define_loss
 from ._options import Flag, NonNegative, OpenFraction, Positive
-from ._stable import absolute, positive_part, safe_divide, safe_sqrt, softplus, xlogy
+from ._stable import absolute, clamp_negative, unit_vectors, xlogy
 
 __all__ = [
     "cosine_similarity",
@@ -102,7 +103,9 @@ def mean_squared_logarithmic_error(
               \left(\log(1 + \max(\hat y, 0)) - \log(1 + \max(y, 0))\right)^2
 
     Keras clamps negative values (``maximum(x, 1e-7)``) and so does the default here, at 0
-    (the two differ by at most ``log1p(1e-7) ≈ 1e-7`` per log). ``clip_negative=False``
+    (the two differ by at most ``log1p(1e-7) ≈ 1e-7`` per log). The clamp acts on negative
+    values only: at exactly 0 the gradient is the one-sided ``-2·log(1 + y)`` (Keras's clip
+    gives 0 there). ``clip_negative=False``
     takes ``log1p`` of the raw values, as scikit-learn and torchmetrics do: NaN for values
     at or below -1 (scikit-learn raises instead, which a traced function cannot do).
 
@@ -113,7 +116,7 @@ def mean_squared_logarithmic_error(
     1.0
     """
     if clip_negative:
-        y_true, y_pred = positive_part(y_true), positive_part(y_pred)
+        y_true, y_pred = clamp_negative(y_true), clamp_negative(y_pred)
     return (xp.log1p(y_pred) - xp.log1p(y_true)) ** 2
 
 
@@ -145,20 +148,23 @@ def log_cosh(xp: Any, y_true: Any, y_pred: Any) -> Any:
     r"""Logarithm of the hyperbolic cosine of the error.
 
     .. math:: \ell = \operatorname{mean}_{axis} \log\cosh e
-              = e + \operatorname{softplus}(-2e) - \log 2
+              = |e| + \operatorname{softplus}(-2|e|) - \log 2
 
     The right-hand form never overflows: ``cosh(100)`` is inf in float32, while
-    ``softplus`` of a large negative argument is 0 and of a large positive one is the
-    argument itself. Keras ``log_cosh`` and optax ``log_cosh`` use it too; torchmetrics'
-    ``log_cosh_error`` overflows at an error of 100.
+    ``softplus(-2|e|)`` lies in ``(0, log 2]``, so an error of ±2e38 in float32 is exact
+    (Keras's and optax's ``e + softplus(-2e)`` reaches inf there: ``-2e`` overflows). The
+    slope at 0 is ``sign(e)·(1 - 2·sigmoid(0)) = 0`` whichever side ``|e|`` takes.
+    torchmetrics' ``log_cosh_error`` overflows at an error of 100.
 
     >>> import array_api_strict as xp
     >>> import arrayloss
     >>> arrayloss.log_cosh(xp.asarray([0.0]), xp.asarray([1e4], dtype=xp.float32))
     Array(9999.307, dtype=array_api_strict.float32)
     """
-    error = y_pred - y_true
-    return error + softplus(-2.0 * error) - math.log(2.0)
+    size = absolute(y_pred - y_true)
+    # softplus(-2|e|) = log1p(exp(-|e|)²): exp(-|e|) only underflows (to 0, exactly the
+    # limit), where -2|e| itself would overflow for |e| above half the largest float.
+    return size + xp.log1p(xp.exp(-size) ** 2) - math.log(2.0)
 
 
 @define_loss("quantile", family=_REGRESSION, aliases=("pinball", "pinball_loss"))
@@ -200,7 +206,8 @@ def tukey_biweight(xp: Any, y_true: Any, y_pred: Any, *, c: Positive = 4.685) ->
     ratio_sq = ((y_pred - y_true) / c) ** 2
     plateau = c**2 / 6.0
     inside = plateau * (1.0 - (1.0 - ratio_sq) ** 3)
-    return xp.where(ratio_sq <= 1.0, inside, xp.full_like(ratio_sq, plateau))
+    # Tested as "beyond c" so that NaN (every comparison false) stays on the NaN branch.
+    return xp.where(ratio_sq > 1.0, xp.full_like(ratio_sq, plateau), inside)
 
 
 def _poisson_values(xp: Any, y_true: Any, y_pred: Any, log_input: bool, epsilon: float) -> Any:
@@ -290,9 +297,10 @@ def gaussian_nll(
               \right) \;[+\tfrac12 \log 2\pi \text{ if } \texttt{full}],
               \quad v = \max(\texttt{var}, \epsilon)
 
-    PyTorch ``F.gaussian_nll_loss(y_pred, y_true, var, full, eps)``: the same values. The
-    floor is part of the differentiated function here, so ``var < eps`` gets a zero
-    gradient; PyTorch applies it outside autograd and passes the gradient through.
+    PyTorch ``F.gaussian_nll_loss(y_pred, y_true, var, full, eps)``: the same values and
+    gradients. As in PyTorch, the floor is not differentiated: below ``eps`` the gradient
+    with respect to ``var`` is the formula's derivative at ``v = eps``, passed straight
+    through, so a variance driven below the floor can still grow back.
 
     >>> import array_api_strict as xp
     >>> import arrayloss
@@ -301,7 +309,10 @@ def gaussian_nll(
     2.0
     """
     var = _variance_like(xp, var, y_pred)
-    var = xp.where(var < eps, xp.full_like(var, eps), var)
+    # Straight-through floor: var - stop_gradient(var) is exactly 0 with derivative 1, so
+    # below eps the value is that of v = eps while the gradient reaches var unchanged.
+    floored = var - stop_gradient(var) + eps
+    var = xp.where(var < eps, floored, var)
     values = 0.5 * (xp.log(var) + (y_true - y_pred) ** 2 / var)
     return values + 0.5 * math.log(2.0 * math.pi) if full else values
 
@@ -315,9 +326,10 @@ def cosine_similarity(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...
               \text{ and } 0 \text{ if either vector is } 0
 
     Keras ``cosine_similarity`` (which floors the squared norm at 1e-12; here the
-    cosine is exact for any nonzero vector). optax ``cosine_similarity`` and PyTorch
-    ``F.cosine_similarity`` return ``+cos``: negate this loss. A zero vector gives 0 with a
-    finite gradient (optax gives NaN).
+    cosine is exact for any nonzero vector: each vector is scaled by its largest entry
+    before the norm, so 1e-30 or 1e20 in float32 gives -1 for equal vectors). optax
+    ``cosine_similarity`` and PyTorch ``F.cosine_similarity`` return ``+cos``: negate this
+    loss. A zero vector gives 0 with a finite gradient (optax gives NaN).
 
     >>> import array_api_strict as xp
     >>> import arrayloss
@@ -325,6 +337,6 @@ def cosine_similarity(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...
     ...                             xp.asarray([[2.0, 0.0], [1.0, 1.0]]), reduction="none")
     Array([-1., -0.], dtype=array_api_strict.float64)
     """
-    dot = xp.sum(y_true * y_pred, axis=axis)
-    norms = safe_sqrt(xp.sum(y_true**2, axis=axis)) * safe_sqrt(xp.sum(y_pred**2, axis=axis))
-    return -safe_divide(dot, norms)
+    # cos(y, ŷ) = Σ u·û of the unit vectors: normalizing first keeps every product in
+    # range (‖y‖·‖ŷ‖ and Σ y·ŷ over- or underflow for large or tiny vectors).
+    return -xp.sum(unit_vectors(y_true, axis=axis) * unit_vectors(y_pred, axis=axis), axis=axis)

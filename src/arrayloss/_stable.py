@@ -15,6 +15,7 @@ import array_api_compat
 
 __all__ = [
     "absolute",
+    "clamp_negative",
     "log1mexp",
     "log_probability",
     "log_sigmoid",
@@ -25,8 +26,11 @@ __all__ = [
     "reduce_max",
     "safe_divide",
     "safe_sqrt",
+    "scaled_norm",
     "sigmoid",
     "softplus",
+    "times_log",
+    "unit_vectors",
     "xlogy",
 ]
 
@@ -104,16 +108,32 @@ def log_softmax(x: Any, /, *, axis: int) -> Any:
 
 
 def xlogy(x: Any, y: Any) -> Any:
-    """``x·log(y)``, defined as 0 where ``x == 0`` (so ``p·log p = 0`` at ``p = 0``).
+    """``x·log(y)``, defined as 0 where ``x == 0`` and ``y`` is 0 or inf (so ``p·log p = 0``
+    at ``p = 0``).
 
-    The double ``where``: the inner one replaces ``y`` by 1 where ``x == 0`` so that
-    ``log(y)`` is finite there; otherwise ``log(0) = -inf`` would make the untaken branch's
-    gradient ``0·inf = NaN``, which the outer ``where`` alone does not stop.
+    Only where the product is ``0·(±inf)`` is ``y`` replaced by 1 first (a double
+    ``where``: ``log(0) = -inf`` would make both the value and the untaken branch's
+    gradient NaN). Everywhere else it is the plain product, so the derivative with respect
+    to ``x`` is ``log y`` also at ``x = 0`` (a soft target's gradient in distillation), and a
+    NaN in either argument gives NaN.
     """
     xp = _namespace(x)
-    is_zero = x == 0
-    safe_y = xp.where(is_zero, xp.ones_like(y), y)
-    return xp.where(is_zero, xp.zeros_like(x), x * xp.log(safe_y))
+    undefined = (x == 0) & ((y == 0) | (y == math.inf))
+    safe_y = xp.where(undefined, xp.ones_like(y), y)
+    return x * xp.log(safe_y)
+
+
+def times_log(y: Any, log_p: Any) -> Any:
+    """``y·log p`` given ``log p``, with ``0·(-inf) = 0``: a class masked out by a logit of
+    ``-inf``, or a probability of exactly 0, with a target of 0 contributes 0, not NaN.
+
+    Only that product is replaced (by a ``where`` on ``log p``, so the gradient reaching
+    ``log p`` there is ``y = 0``); everywhere else it is the plain product, whose derivative
+    with respect to ``y`` is ``log p``, also where ``y = 0``.
+    """
+    xp = _namespace(log_p)
+    undefined = (y == 0) & xp.isinf(log_p)
+    return y * xp.where(undefined, xp.zeros_like(log_p), log_p)
 
 
 # PyTorch's binary_cross_entropy divides its gradient by max(p·(1 - p), 1e-12): the slope
@@ -177,24 +197,92 @@ def absolute(x: Any) -> Any:
 
 
 def positive_part(x: Any) -> Any:
-    """``max(x, 0)`` with the subgradient 0 at 0 on every backend (ReLU's convention)."""
+    """``max(x, 0)`` with the subgradient 0 at 0 on every backend (ReLU's convention).
+
+    The test is ``x <= 0`` rather than ``x > 0`` so that NaN, for which every comparison is
+    false, takes the ``x`` branch and stays NaN instead of becoming 0.
+    """
     xp = _namespace(x)
-    return xp.where(x > 0, x, xp.zeros_like(x))
+    return xp.where(x <= 0, xp.zeros_like(x), x)
+
+
+def clamp_negative(x: Any) -> Any:
+    """``max(x, 0)`` with the slope 1 at 0: the clamp acts only on negative values, so at
+    ``x = 0``, where the value is finite and exact, the derivative is the one-sided one from
+    the right (a prediction of exactly 0 still learns). NaN stays NaN (``NaN < 0`` is false).
+    """
+    xp = _namespace(x)
+    return xp.where(x < 0, xp.zeros_like(x), x)
 
 
 def safe_sqrt(x: Any) -> Any:
-    """``sqrt(x)`` with gradient 0 instead of ``inf`` at ``x = 0`` (a norm of a zero vector)."""
+    """``sqrt(x)`` with gradient 0 instead of ``inf`` at ``x = 0`` (a norm of a zero vector).
+
+    Double ``where`` on ``x <= 0`` (not ``x > 0``): NaN takes the square-root branch and
+    stays NaN.
+    """
     xp = _namespace(x)
-    positive = x > 0
-    return xp.where(positive, xp.sqrt(xp.where(positive, x, xp.ones_like(x))), xp.zeros_like(x))
+    empty = x <= 0
+    return xp.where(empty, xp.zeros_like(x), xp.sqrt(xp.where(empty, xp.ones_like(x), x)))
 
 
 def safe_divide(numerator: Any, denominator: Any) -> Any:
-    """``numerator / denominator``, 0 where the denominator is 0 (double ``where``)."""
+    """``numerator / denominator``, 0 where the denominator is 0 (double ``where``).
+
+    The 0 is ``0·numerator``, so a NaN numerator over a zero denominator is still NaN.
+    """
     xp = _namespace(numerator)
     zero = denominator == 0
     safe = xp.where(zero, xp.ones_like(denominator), denominator)
-    return xp.where(zero, xp.zeros_like(numerator), numerator / safe)
+    return xp.where(zero, 0.0 * numerator, numerator / safe)
+
+
+def _scaled(x: Any, axis: int | tuple[int, ...]) -> tuple[Any, Any, Any]:
+    """``(|x|/s, s, s == 0)`` with ``s`` the largest magnitude of each vector along
+    ``axis`` (kept as a length-1 axis). Dividing by ``s`` before any power is taken keeps
+    the norm exact: squaring 1e20 overflows float32, squaring 1e-30 underflows it to 0, and
+    subnormal float64 values have too few digits to square. A zero vector divides by 1
+    (double where: no 0/0). NaN anywhere in a vector makes ``s`` NaN."""
+    xp = _namespace(x)
+    scale = reduce_max(absolute(x), axis=axis, keepdims=True)
+    empty = scale == 0
+    return x / xp.where(empty, xp.ones_like(scale), scale), scale, empty
+
+
+def scaled_norm(x: Any, /, *, axis: int | tuple[int, ...], p: float = 2.0,
+                keepdims: bool = False) -> Any:
+    """The ``p``-norm ``(Σ|x|^p)^(1/p)`` over ``axis``, exact for any finite ``x``:
+    ``s·‖x/s‖`` with ``s`` the largest magnitude. A zero vector has norm 0 with gradient 0;
+    NaN anywhere in a vector gives NaN. The gradient through ``s`` cancels exactly (the
+    norm is homogeneous), so ties of the maximum do not matter."""
+    xp = _namespace(x)
+    unit, scale, empty = _scaled(x, axis)
+    magnitude = absolute(unit)
+    if p == 2.0:
+        powers = magnitude * magnitude
+    else:
+        powers = magnitude if p == 1.0 else magnitude**p
+    total = xp.sum(powers, axis=axis, keepdims=True)
+    # Double where: the root's derivative is infinite at 0; a zero vector's root sees 1.
+    total = xp.where(empty, xp.ones_like(total), total)
+    root = xp.sqrt(total) if p == 2.0 else total if p == 1.0 else total ** (1.0 / p)
+    norm = xp.where(empty, xp.zeros_like(root), scale * root)
+    return norm if keepdims else xp.squeeze(norm, axis=axis)
+
+
+def unit_vectors(x: Any, /, *, axis: int | tuple[int, ...]) -> Any:
+    """``x / ‖x‖₂`` along ``axis``, exact for any finite ``x`` (the vector is first divided
+    by its largest magnitude, see :func:`scaled_norm`); the zero vector stays 0 with a
+    finite gradient, and NaN anywhere in a vector gives NaN."""
+    xp = _namespace(x)
+    unit, _, empty = _scaled(x, axis)
+    # A nonzero vector scaled by its largest entry has length in [1, √n]. A zero vector
+    # has no direction: it stays 0 with a zero gradient. Double where: its squared length
+    # is replaced by 1 before the root, whose derivative at 0 is infinite.
+    squared = xp.sum(unit * unit, axis=axis, keepdims=True)
+    length = xp.sqrt(xp.where(empty, xp.ones_like(squared), squared))
+    direction = unit / length
+    return xp.where(empty, xp.zeros_like(direction), direction)
 
 
 def one_hot_like(labels: Any, scores: Any, *, axis: int) -> Any:
