@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ._namespace import default_index, resolve
+from ._namespace import default_index, numpy_quiet, resolve
 from ._options import OptionCheck, check_axis, check_reduction, option_checks
 from ._reduction import as_bool, mean_over_axis, reduce_values
 from ._registry import register
@@ -46,11 +47,15 @@ KINDS = ("elementwise", "axis", "labels", "custom")
 
 
 class PerSample(NamedTuple):
-    """Per-sample values with the weights and masks a loss's own options imply."""
+    """Per-sample values with the weights and masks a loss's own options imply, and where
+    its input is invalid (a class label outside ``[0, C)``: NaN for that sample, SPEC
+    section 6, set by the core so that the closed-form derivatives, like autodiff through a
+    ``where``, stay 0 there instead of following the value to NaN)."""
 
     values: Any
     weight: Any = None
     mask: Any = None
+    invalid: Any = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,13 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
             f"{spec.name}() takes {len(spec.inputs)} positional array argument(s) "
             f"({', '.join(spec.inputs)}); got {len(arrays)}"
         )
+    for arg_name, value in zip(spec.inputs, arrays, strict=True):
+        if value is None:
+            raise TypeError(
+                f"{spec.name}(): {arg_name} must be an array, a NumPy array or a Python "
+                f"number; got None (None is accepted only for options such as "
+                f"sample_weight and mask)"
+            )
     resolved = resolve(
         [*zip(spec.inputs, arrays, strict=True), ("sample_weight", sample_weight),
          ("mask", mask)],
@@ -136,6 +148,8 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
     )
     xp = resolved.xp
     *data, weight, keep = resolved.arrays
+    if spec.kind in ("labels", "custom") or len(spec.inputs) > 2:
+        _require_known_sizes(spec, data)
     prediction_shape = tuple(data[spec.inputs.index(spec.prediction)].shape)
     body_axis: dict[str, Any] = {}
     mean_axes = None
@@ -166,6 +180,19 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
                      prediction_shape)
 
 
+def _require_known_sizes(spec: LossSpec, data: Sequence[Any]) -> None:
+    """Losses whose shape rules compare or reshape several inputs need every size; a Dask
+    array after boolean indexing has unknown (NaN) sizes, which only Dask can compute."""
+    for arg_name, x in zip(spec.inputs, data, strict=True):
+        if any(s is None or s != s for s in x.shape):  # None or NaN: an unknown size
+            raise ValueError(
+                f"{spec.name}(): {arg_name}.shape={tuple(x.shape)} has unknown sizes (a Dask "
+                f"array after boolean indexing), which this loss's shape rules need; call "
+                f"{arg_name}.compute_chunk_sizes() first (element-wise and class-axis losses "
+                f"of y_true and y_pred take unknown sizes as they are)"
+            )
+
+
 def per_sample(call: BoundCall, result: Any) -> tuple[Any, Any, Any]:
     """The body's ``result`` as per-sample values, with the caller's weights and masks
     combined with the body's own (``PerSample``): ``(values, weight, keep)``."""
@@ -175,6 +202,8 @@ def per_sample(call: BoundCall, result: Any) -> tuple[Any, Any, Any]:
     values = result.values
     if call.mean_axes is not None:
         values = mean_over_axis(xp, values, call.mean_axes)
+    if result.invalid is not None:
+        values = xp.where(result.invalid, xp.full_like(values, math.nan), values)
     shape = tuple(values.shape)
     weight, keep = call.weight, call.keep
     if result.weight is not None:
@@ -218,11 +247,12 @@ def define_loss(
         @functools.wraps(body, assigned=("__module__", "__name__", "__qualname__", "__doc__"))
         def loss(*arrays: Any, **given: Any) -> Any:
             call = bind(spec, arrays, given)
-            result = body(call.xp, *call.data, **call.body_axis, **call.options)
-            values, weight, keep = per_sample(call, result)
-            return reduce_values(
-                call.xp, values, sample_weight=weight, mask=keep, reduction=call.reduction
-            )
+            with numpy_quiet(call.xp):
+                result = body(call.xp, *call.data, **call.body_axis, **call.options)
+                values, weight, keep = per_sample(call, result)
+                return reduce_values(
+                    call.xp, values, sample_weight=weight, mask=keep, reduction=call.reduction
+                )
 
         parameters = [
             inspect.Parameter(arg, inspect.Parameter.POSITIONAL_ONLY) for arg in inputs

@@ -24,7 +24,6 @@ value depends on its own elements only, the Hessian diagonal is ``c_s/K · d²v/
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -32,9 +31,9 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import array_api_compat
-import numpy as np
 
 from ._define import PerSample, bind, per_sample
+from ._namespace import numpy_quiet
 from ._reduction import as_bool, reduce_values
 from ._registry import get
 from ._shapes import align_leading
@@ -145,6 +144,12 @@ def evaluate(loss: str | Callable[..., Any], arrays: Sequence[Any], given: dict[
     form = form_of(spec.name)
     # The loss's own validation and preparation, so both see exactly the same arrays.
     call = bind(spec, arrays, {**bound, **given})
+    with numpy_quiet(call.xp):
+        return _evaluate(spec, form, call, value=value, gradient=gradient, hessian=hessian)
+
+
+def _evaluate(spec: Any, form: ClosedForm, call: Any, *, value: bool, gradient: bool,
+              hessian: bool) -> Evaluation:
     xp = call.xp
     result = spec.body(xp, *call.data, **call.body_axis, **call.options)
     raw = result.values if isinstance(result, PerSample) else result
@@ -162,12 +167,7 @@ def evaluate(loss: str | Callable[..., Any], arrays: Sequence[Any], given: dict[
         return Evaluation(out_value, None, None)
 
     coefficient = _reduction_coefficients(xp, per_sample_values, weight, keep, call.reduction)
-    # Every derivative function returns both derivatives. Where only the gradient is asked
-    # for, a second derivative that overflows (-1/p² of a probability below 1e-19 in
-    # float32) must not raise NumPy's overflow warnings about a result nobody reads.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore") if not hessian \
-            else contextlib.nullcontext():
-        d1, d2 = form.derivatives(xp, *call.data, **call.body_axis, **call.options)
+    d1, d2 = form.derivatives(xp, *call.data, **call.body_axis, **call.options)
     # The axes each per-sample value reduced: averaged by the core, or by the body itself.
     body_axis = call.body_axis.get("axis", ())
     reduced = call.mean_axes if call.mean_axes is not None else (
@@ -175,8 +175,13 @@ def evaluate(loss: str | Callable[..., Any], arrays: Sequence[Any], given: dict[
     factor = _to_elements(xp, coefficient, reduced, d1.ndim) / size
     kept = None if keep is None else _to_elements(
         xp, align_leading(xp, as_bool(xp, keep), shape, name="mask"), reduced, d1.ndim)
+    # NaN in, NaN out (SPEC section 6): where the loss's own value is NaN (a NaN input, an
+    # invalid label), so are its derivatives; the piecewise formulas' `where`s would
+    # otherwise send NaN down a constant branch.
+    undefined = _to_elements(xp, xp.isnan(raw), reduced, d1.ndim)
 
     def chain(local: Any) -> Any:
+        local = xp.where(undefined, xp.full_like(local, math.nan), local)
         out = factor * local
         if kept is not None:
             # `where`, not the zero coefficient alone: a masked-out derivative may be NaN

@@ -8,6 +8,7 @@ computation dtype, so no backend's implicit promotion rules ever decide a result
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -21,6 +22,7 @@ __all__ = [
     "default_float",
     "default_index",
     "library_name",
+    "numpy_quiet",
     "option_array",
     "resolve",
 ]
@@ -96,9 +98,14 @@ def resolve(
         xp = array_api_compat.array_namespace(np.empty(0))
         device = None
 
+    into_numpy = array_api_compat.is_numpy_namespace(xp)
     converted = {}
     for arg_name, value in named:
         if value is not None and _is_adoptable(value):
+            if not into_numpy and array_api_compat.is_numpy_array(value):
+                # Other libraries cannot adopt every NumPy memory layout (torch refuses
+                # negative strides, as in ``x[::-1]``): a C-contiguous copy where needed.
+                value = np.ascontiguousarray(value)
             value = xp.asarray(value, device=device)
         converted[arg_name] = value
     dtype = computation_dtype(xp, converted[reference], device, name=reference)
@@ -109,6 +116,19 @@ def resolve(
             value = cast(xp, value, dtype, name=arg_name)
         arrays.append(value)
     return Resolved(xp, device, dtype, tuple(arrays))
+
+
+def numpy_quiet(xp: Any) -> contextlib.AbstractContextManager[Any]:
+    """NumPy's floating-point warnings off for one loss evaluation on NumPy.
+
+    ``where`` evaluates both branches, so NumPy warns about the ``log 0`` or ``0·inf`` of a
+    branch that is never selected; and where a result is NaN or inf, that value is the
+    contract's (SPEC section 6: NaN in, NaN out; the log of 0 is floored), not an accident
+    to warn about. Other libraries do not warn, so results and warnings agree everywhere.
+    """
+    if array_api_compat.is_numpy_namespace(xp):
+        return np.errstate(all="ignore")
+    return contextlib.nullcontext()
 
 
 def cast(xp: Any, x: Any, dtype: Any, *, name: str) -> Any:

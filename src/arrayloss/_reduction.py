@@ -42,7 +42,7 @@ def reduce_values(
         # 0·NaN would still be NaN.
         weighted = xp.where(keep, weighted, zero)
     if reduction == "none":
-        return weighted
+        return as_array(xp, weighted)
     total = xp.sum(weighted)
     if reduction == "sum":
         return as_array(xp, total)

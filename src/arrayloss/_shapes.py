@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["align_leading", "reconcile_labels", "reconcile_pair"]
+__all__ = ["align_leading", "reconcile_labels", "reconcile_pair", "same_shape"]
 
 
 def reconcile_pair(xp: Any, a: Any, b: Any, *, names: tuple[str, str] = ("y_true", "y_pred")):
     """Bring ``a`` (targets) and ``b`` (predictions) to one shape, or raise ValueError."""
-    if a.shape == b.shape:
+    if same_shape(tuple(a.shape), tuple(b.shape)):
         return a, b
     if a.ndim == 0:
         return xp.broadcast_to(a, b.shape), b
-    if a.ndim + 1 == b.ndim and b.shape[-1] == 1 and a.shape == b.shape[:-1]:
+    if a.ndim + 1 == b.ndim and b.shape[-1] == 1 and same_shape(a.shape, b.shape[:-1]):
         return xp.expand_dims(a, axis=-1), b
-    if b.ndim + 1 == a.ndim and a.shape[-1] == 1 and b.shape == a.shape[:-1]:
+    if b.ndim + 1 == a.ndim and a.shape[-1] == 1 and same_shape(b.shape, a.shape[:-1]):
         return a, xp.expand_dims(b, axis=-1)
     raise ValueError(
         f"{names[0]} and {names[1]} must have the same shape (or differ only by a trailing "
@@ -37,9 +37,9 @@ def reconcile_labels(xp: Any, labels: Any, scores: Any, class_axis: int, *, name
     """
     without = tuple(s for i, s in enumerate(scores.shape) if i != class_axis)
     with_one = tuple(1 if i == class_axis else s for i, s in enumerate(scores.shape))
-    if tuple(labels.shape) == without:
+    if same_shape(tuple(labels.shape), without):
         return xp.expand_dims(labels, axis=class_axis)
-    if tuple(labels.shape) == with_one:
+    if same_shape(tuple(labels.shape), with_one):
         return labels
     raise ValueError(
         f"{name} must hold one integer label per sample: shape {without} (y_pred's shape "
@@ -50,13 +50,39 @@ def reconcile_labels(xp: Any, labels: Any, scores: Any, class_axis: int, *, name
 
 def align_leading(xp: Any, x: Any, shape: tuple[int, ...], *, name: str) -> Any:
     """Broadcast ``x`` to ``shape``, aligning axes from the left (a ``(N,)`` weight
-    applies to sample ``n`` whatever the rank of the per-sample values)."""
+    applies to sample ``n`` whatever the rank of the per-sample values).
+
+    As for ``y_true`` against ``y_pred``, one trailing length-1 axis beyond ``shape`` is
+    reconciled: Keras passes ``(N, 1)`` weights for ``(N,)`` values, and ``(N, T, 1)`` for
+    ``(N, T)``.
+    """
+    if x.ndim == len(shape) + 1 and x.shape[-1] == 1:
+        x = xp.squeeze(x, axis=-1)
     if x.ndim > len(shape) or any(
-        s not in (1, t) for s, t in zip(x.shape, shape[: x.ndim], strict=True)
+        not _fits(s, t) for s, t in zip(x.shape, shape[: x.ndim], strict=True)
     ):
         raise ValueError(
             f"{name} must broadcast against the per-sample loss values from the leading "
-            f"axis; got {name}.shape={tuple(x.shape)} for per-sample values of shape {shape}"
+            f"axis (a trailing axis of length 1 is allowed); got {name}.shape="
+            f"{tuple(x.shape)} for per-sample values of shape {shape}"
         )
+    if x.shape == shape:
+        return x
     x = xp.reshape(x, tuple(x.shape) + (1,) * (len(shape) - x.ndim))
     return xp.broadcast_to(x, shape)
+
+
+def _fits(size: Any, target: Any) -> bool:
+    """Whether an axis of ``size`` broadcasts to ``target``; an unknown size (None, or
+    NaN on Dask after boolean indexing) is accepted where the rule cannot be decided."""
+    return size == 1 or size == target or not _known(size) or not _known(target)
+
+
+def _known(size: Any) -> bool:
+    return size is not None and size == size  # NaN is the only value not equal to itself
+
+
+def same_shape(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Equal shapes, an unknown size matching any size (Dask's NaN, the standard's None)."""
+    return len(a) == len(b) and all(
+        s == t or not _known(s) or not _known(t) for s, t in zip(a, b, strict=True))
