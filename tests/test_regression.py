@@ -54,15 +54,23 @@ def test_cosine_of_a_zero_vector_is_zero_with_a_finite_gradient(gradient):
     assert value == 0.0 and np.all(np.isfinite(grad))
 
 
-def test_gaussian_nll_variance_floor_is_inside_autodiff():
-    var = torch.tensor([1e-9, 2.0], dtype=torch.float64, requires_grad=True)
-    out = arrayloss.gaussian_nll(torch.zeros(2, dtype=torch.float64),
-                                 torch.ones(2, dtype=torch.float64), var, reduction="sum")
+def test_gaussian_nll_variance_floor_passes_the_gradient_through_as_pytorch():
+    """Below eps the value is that of var = eps and the gradient is the formula's derivative
+    there, passed straight to var (PyTorch clamps outside autograd)."""
+    y, mean = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    values = torch.tensor([1e-9, 1e-6, 2.0], dtype=torch.float64)
+    var = values.clone().requires_grad_(True)
+    native = values.clone().requires_grad_(True)
+    out = arrayloss.gaussian_nll(y, mean, var, reduction="sum")
+    expected = torch.nn.functional.gaussian_nll_loss(mean, y, native, reduction="sum")
     out.backward()
-    expected = 0.5 * (math.log(1e-6) + 1 / 1e-6) + 0.5 * (math.log(2.0) + 0.5)
-    assert out.item() == pytest.approx(expected)
-    assert var.grad[0].item() == 0.0  # floored: constant in var
-    assert var.grad[1].item() == pytest.approx(0.5 * (1 / 2.0 - 1 / 4.0))
+    expected.backward()
+    assert out.item() == pytest.approx(expected.item(), rel=1e-12)
+    assert torch.allclose(var.grad, native.grad, rtol=1e-12)
+    assert var.grad[0].item() == pytest.approx(0.5 * (1 / 1e-6 - 1 / 1e-12))  # at v = eps
+    jax_grad = jax.grad(lambda v: arrayloss.gaussian_nll(
+        jnp.zeros(3), jnp.ones(3), v, reduction="sum"))(jnp.asarray(values.numpy()))
+    np.testing.assert_allclose(np.asarray(jax_grad), native.grad.numpy(), rtol=1e-12)
 
 
 def test_gaussian_nll_accepts_pytorch_variance_shapes():

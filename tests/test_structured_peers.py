@@ -24,6 +24,11 @@ def test_peer(row):
     pytest.importorskip(MODULES[row.library])
     if row.function.startswith("pytorch_metric_learning"):
         pytest.importorskip("pytorch_metric_learning")
+    if row.requires is not None and row.requires() is not None:
+        # A row pinned to a behaviour of some versions (Keras's Tversky swap): on another
+        # installed version it reports itself absent, saying why.
+        assert row.missing() == row.requires() and "23333" in row.requires()
+        return
     inputs = row.make_inputs(np.random.default_rng(0))
     ours = np.asarray(arrayloss.get(row.loss)(*inputs, reduction=row.reduction, **row.options))
     theirs = np.asarray(row.compute(*inputs), dtype=np.float64)

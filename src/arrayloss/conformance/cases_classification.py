@@ -101,6 +101,15 @@ def distributions(rng):
     return p / p.sum(-1, keepdims=True), rng.dirichlet(np.ones(C), SHAPE[0])
 
 
+def positive_distributions(rng):
+    p = rng.uniform(0.1, 1.0, SHAPE)
+    return p / p.sum(-1, keepdims=True), rng.dirichlet(np.ones(C), SHAPE[0])
+
+
+def signed(rng):
+    return rng.choice([-1.0, 1.0], SHAPE), rng.normal(size=SHAPE)
+
+
 # -- references ----------------------------------------------------------------------------
 def ref_bce(y, p, from_logits=False, label_smoothing=0.0, pos_weight=None):
     y = y * (1 - label_smoothing) + 0.5 * label_smoothing
@@ -194,10 +203,18 @@ case("sparse_categorical_crossentropy", labels_images, ref_scce,
 case("sparse_categorical_crossentropy", labels_bad, ref_scce, options={"from_logits": True},
      label="out_of_range", smooth=False, **LABELS)
 case("negative_log_likelihood", log_probs, ref_nll, **LABELS)
-case("hinge", signed_or_zero, ref_hinge)
-case("squared_hinge", signed_or_zero, ref_squared_hinge)
+# A label of 0 is read as -1, a jump: no derivative with respect to those targets. Labels
+# of ±1 have one (the "signed" rows).
+case("hinge", signed_or_zero, ref_hinge, grad_inputs=(1,))
+case("hinge", signed, ref_hinge, label="signed")
+case("squared_hinge", signed_or_zero, ref_squared_hinge, grad_inputs=(1,))
+case("squared_hinge", signed, ref_squared_hinge, label="signed")
 case("categorical_hinge", onehot_logits, ref_categorical_hinge)
-case("kl_divergence", distributions, ref_kld)
+# Targets of exactly 0 (p·log p = 0 there, with the derivative of that term taken as 0, as
+# the SPEC asks; finite differences would step to p < 0): their gradient is checked on the
+# strictly positive targets of the "positive" row.
+case("kl_divergence", distributions, ref_kld, grad_inputs=(1,))
+case("kl_divergence", positive_distributions, ref_kld, label="positive")
 case("binary_focal_crossentropy", binary_logits, ref_binary_focal,
      options={"from_logits": True, "apply_class_balancing": True, "alpha": 0.4,
               "gamma": 1.5, "label_smoothing": 0.1})
