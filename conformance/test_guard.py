@@ -128,7 +128,7 @@ def _gradient_failures(case: Case) -> dict[str, str]:
 
 def test_torch_only_function_fails_everywhere_but_torch(broken):
     failures = _value_failures(broken["torch_only"])
-    assert set(failures) == NAMES - {"torch", "torch_cuda"}
+    assert set(failures) == NAMES - {"torch", "torch_formula", "torch_cuda"}
     assert all("sigmoid" in message for message in failures.values())
 
 

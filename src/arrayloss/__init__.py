@@ -20,6 +20,7 @@ from ._focal import binary_focal_crossentropy, categorical_focal_crossentropy
 from ._gradients import gradient, has_closed_form, hessian_diagonal, value_and_gradient
 from ._margin import categorical_hinge, hinge, squared_hinge
 from ._metric_learning import contrastive, ntxent, triplet_margin
+from ._native import native_kernels
 from ._penalties import l1, l1_l2, l2
 from ._registry import available, get
 from ._regression import (
@@ -112,6 +113,7 @@ __all__ = [
     "mean_squared_logarithmic_error",
     "mse",
     "msle",
+    "native_kernels",
     "negative_log_likelihood",
     "nll",
     "ntxent",

@@ -21,8 +21,10 @@ __all__ = [
     "check_class_axis",
     "class_weight_array",
     "label_rows",
+    "pick",
     "smooth_binary",
     "smooth_categorical",
+    "usable_labels",
 ]
 
 CLASSIFICATION = "classification"
@@ -88,20 +90,19 @@ def categorical_logs(xp: Any, y_pred: Any, from_logits: bool, axis: int | tuple[
     return log_probability(y_pred / xp.sum(y_pred, axis=axis, keepdims=True))
 
 
-def label_rows(
-    xp: Any, labels: Any, scores: Any, axis: int, ignore_index: int | None
+def usable_labels(
+    xp: Any, labels: Any, num_classes: int, axis: int, ignore_index: int | None
 ) -> tuple[Any, Any, Any]:
-    """One-hot rows for integer ``labels`` (shaped like ``scores`` with a length-1 class
-    axis), with the label's validity and the ignore mask.
+    """Integer ``labels`` (shaped like the scores with a length-1 class axis) made safe to
+    read with, with their validity and the ignore mask.
 
-    Returns ``(one_hot, valid, keep)``: ``valid`` is true where the label is in
-    ``[0, C)``; ``keep`` is false where it equals ``ignore_index`` (``None`` when no
-    ``ignore_index``); both have the per-sample shape (the class axis removed). Invalid
-    and ignored labels are replaced by 0 before the one-hot encoding, so their rows stay
-    finite; the caller turns an invalid, non-ignored label into NaN (SPEC section 6) and
-    lets the core mask the ignored ones.
+    Returns ``(safe, valid, keep)``: ``safe`` is the label where it is in ``[0, C)`` and
+    not ignored, else 0, so reading with it never fails; ``valid`` is true where the label
+    is in ``[0, C)``; ``keep`` is false where it equals ``ignore_index`` (``None`` when no
+    ``ignore_index``); both have the per-sample shape (the class axis removed). The caller
+    turns an invalid, non-ignored label into NaN (SPEC section 6) and lets the core mask
+    the ignored ones.
     """
-    num_classes = scores.shape[axis]
     valid = (labels >= 0) & (labels < num_classes)
     keep = None
     usable = valid
@@ -109,9 +110,31 @@ def label_rows(
         keep = labels != ignore_index
         usable = valid & keep
     safe = xp.where(usable, labels, xp.zeros_like(labels))
-    rows = one_hot_like(safe, scores, axis=axis)
     valid = xp.squeeze(valid, axis=axis)
     keep = None if keep is None else xp.squeeze(keep, axis=axis)
-    return rows, valid, keep
+    return safe, valid, keep
+
+
+def label_rows(
+    xp: Any, labels: Any, scores: Any, axis: int, ignore_index: int | None
+) -> tuple[Any, Any, Any]:
+    """One-hot rows of :func:`usable_labels`: ``(one_hot, valid, keep)``."""
+    safe, valid, keep = usable_labels(xp, labels, scores.shape[axis], axis, ignore_index)
+    return one_hot_like(safe, scores, axis=axis), valid, keep
+
+
+def pick(xp: Any, values: Any, safe: Any, axis: int) -> Any:
+    """``values`` at each sample's label along ``axis`` (the class axis removed);
+    ``values`` has the scores' shape, ``safe`` that shape with a length-1 class axis.
+
+    A gather (``take_along_axis``: ``N`` reads) where the namespace has one; Dask's has
+    not, and there the one-hot comparison against ``arange(C)`` selects through a
+    ``where`` (``N·C`` work; a ``where`` rather than a product, so only the label's entry
+    is read, as by the gather: a NaN elsewhere in the row is not part of the value).
+    """
+    if hasattr(xp, "take_along_axis"):
+        return xp.squeeze(xp.take_along_axis(values, safe, axis=axis), axis=axis)
+    rows = one_hot_like(safe, values, axis=axis)
+    return xp.sum(xp.where(rows > 0, values, xp.zeros_like(values)), axis=axis)
 
 

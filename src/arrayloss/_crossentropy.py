@@ -7,6 +7,7 @@ log-sigmoid or log-softmax, exact for logits of ``±1e4`` in float32.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,9 +18,10 @@ from ._classification import (
     categorical_logs,
     check_class_axis,
     class_weight_array,
-    label_rows,
+    pick,
     smooth_binary,
     smooth_categorical,
+    usable_labels,
 )
 from ._define import PerSample, define_loss
 from ._namespace import option_array
@@ -136,16 +138,14 @@ def _indexed_loss(
 ) -> PerSample:
     """The negative log-probability of each label, with PyTorch's label smoothing,
     class weights and ignore mask; NaN for a label outside ``[0, C)``."""
-    rows, valid, keep = label_rows(xp, labels, log_p, axis, ignore_index)
-    # The label's log-probability, read through a `where` (as a gather would): only the
-    # entry the formula uses counts, so a NaN elsewhere in a row of log-probabilities is
-    # ignored alike on every backend (XLA turns a product with a 0/1 row into this select
-    # anyway under jax.jit, while eager 0·NaN would be NaN).
-    values = -xp.sum(xp.where(rows > 0, log_p, xp.zeros_like(log_p)), axis=axis)
+    safe, valid, keep = usable_labels(xp, labels, log_p.shape[axis], axis, ignore_index)
+    # The label's log-probability, read by a gather: only the entry the formula uses
+    # counts, so a NaN elsewhere in a row of log-probabilities is not part of the value.
+    values = -pick(xp, log_p, safe, axis)
     weight = None
     if class_weight is not None:
         weights = class_weight_array(xp, class_weight, log_p, axis)
-        weight = xp.sum(rows * weights, axis=axis)
+        weight = pick(xp, xp.broadcast_to(weights, tuple(log_p.shape)), safe, axis)
     if label_smoothing > 0:
         num_classes = log_p.shape[axis]
         # PyTorch: (1 - ls)·w_y·(-log p_y) + ls/C·Σ_c w_c·(-log p_c), divided by w_y here
@@ -206,6 +206,36 @@ def sparse_categorical_crossentropy(
                          label_smoothing=label_smoothing, class_weight=class_weight)
 
 
+@sparse_categorical_crossentropy.native("torch")
+def _scce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
+                ignore_index: int | None, label_smoothing: float, class_weight: Any,
+                axis: int, reduction: str) -> Any:
+    # F.cross_entropy fuses log-softmax and the gather (PyTorch's label smoothing is the
+    # formula's). Not used with class weights or ignore_index, whose means PyTorch
+    # defines otherwise (an all-ignored batch is 0/0 there).
+    if reduction != "mean" or not from_logits or class_weight is not None \
+            or ignore_index is not None:
+        return NotImplemented
+    from torch.nn import functional
+
+    return _torch_label_mean(xp, y_true, y_pred, axis, lambda scores, labels: (
+        functional.cross_entropy(scores, labels, reduction="none",
+                                 label_smoothing=label_smoothing)))
+
+
+def _torch_label_mean(xp: Any, y_true: Any, scores: Any, axis: int, per_label: Any) -> Any:
+    """The mean of a torch per-label loss with PyTorch's class axis 1 and arrayloss's rule
+    for a label outside ``[0, C)``: NaN for its sample (PyTorch raises an index error)."""
+    import torch
+
+    safe, valid, _ = usable_labels(xp, y_true, scores.shape[axis], axis, None)
+    safe = xp.squeeze(safe, axis=axis)
+    if scores.ndim > 1 and axis != 1:
+        scores = torch.movedim(scores, axis, 1)
+    values = per_label(scores, safe)
+    return xp.mean(xp.where(valid, values, xp.full_like(values, math.nan)))
+
+
 @define_loss("negative_log_likelihood", family=CLASSIFICATION, aliases=("nll",),
              kind="labels")
 def negative_log_likelihood(
@@ -234,6 +264,18 @@ def negative_log_likelihood(
     """
     return _indexed_loss(xp, y_true, y_pred, axis, ignore_index=ignore_index,
                          label_smoothing=0.0, class_weight=class_weight)
+
+
+@negative_log_likelihood.native("torch")
+def _nll_torch(xp: Any, y_true: Any, y_pred: Any, *, ignore_index: int | None,
+               class_weight: Any, axis: int, reduction: str) -> Any:
+    # F.nll_loss reads the label's entry only, as the formula's gather does.
+    if reduction != "mean" or class_weight is not None or ignore_index is not None:
+        return NotImplemented
+    from torch.nn import functional
+
+    return _torch_label_mean(xp, y_true, y_pred, axis, lambda scores, labels: (
+        functional.nll_loss(scores, labels, reduction="none")))
 
 
 @define_loss("kl_divergence", family=CLASSIFICATION,

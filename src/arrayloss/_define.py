@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ._namespace import default_index, numpy_quiet, resolve
+from ._native import library_of, native_enabled
 from ._options import OptionCheck, check_axis, check_reduction, option_checks
-from ._reduction import as_bool, mean_over_axis, reduce_values
+from ._reduction import as_bool, mean_over_axis, plain_reduction, reduce_values
 from ._registry import register
 from ._shapes import align_leading, reconcile_labels, reconcile_pair
 
@@ -71,6 +72,8 @@ class LossSpec:
     body: Callable[..., Any]
     keep_dtype: tuple[str, ...] = ()
     checks: dict[str, OptionCheck] = field(default_factory=dict)
+    # Native kernels by library (``_native.py``): the framework's own fused loss.
+    kernels: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
     @property
     def public_options(self) -> list[str]:
@@ -82,6 +85,8 @@ class LossSpec:
         unknown names are a TypeError, values against each option's declared rule and the
         reduction at once, so ``arrayloss.get(name, **options)`` fails where the options are
         bound, not at the first call. Returns the options with the checked values."""
+        if not given:
+            return {}
         unknown = sorted(set(given) - set(self.public_options))
         if unknown:
             raise TypeError(
@@ -163,7 +168,10 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
             raise TypeError(f"axis must be a single int (the class axis); got {axis!r}")
         (class_axis,) = check_axis(axis, scores.ndim)
         labels = reconcile_labels(xp, labels, scores, class_axis, name=spec.inputs[0])
-        data = [xp.astype(labels, default_index(xp, resolved.device)), scores, *rest]
+        index = default_index(xp, resolved.device)
+        if labels.dtype != index:
+            labels = xp.astype(labels, index)
+        data = [labels, scores, *rest]
         body_axis = {"axis": class_axis}
     elif spec.kind in ("elementwise", "axis"):
         first, second, *rest = data
@@ -178,6 +186,28 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
     options = {**spec.options, **given}
     return BoundCall(xp, data, body_axis, mean_axes, options, weight, keep, reduction,
                      prediction_shape)
+
+
+class _Reduced(NamedTuple):
+    """A native kernel's finished mean: the loss's result as it is."""
+
+    value: Any
+
+
+def _native_result(spec: LossSpec, call: BoundCall) -> Any:
+    """The native kernel's result for ``call``: a finished mean (``_Reduced``), the body's
+    result, or ``NotImplemented`` where no kernel applies."""
+    library = library_of(call.xp) if native_enabled() else None
+    kernel = spec.kernels.get(library) if library is not None else None
+    if kernel is None:
+        return NotImplemented
+    plain = (call.reduction in ("mean", "weighted_mean") and call.weight is None
+             and call.keep is None and 0 not in call.prediction_shape)
+    result = kernel(call.xp, *call.data, **call.body_axis, **call.options,
+                    reduction="mean" if plain else "none")
+    if plain and result is not NotImplemented:
+        return _Reduced(result)
+    return result
 
 
 def _require_known_sizes(spec: LossSpec, data: Sequence[Any]) -> None:
@@ -248,7 +278,16 @@ def define_loss(
         def loss(*arrays: Any, **given: Any) -> Any:
             call = bind(spec, arrays, given)
             with numpy_quiet(call.xp):
-                result = body(call.xp, *call.data, **call.body_axis, **call.options)
+                result = _native_result(spec, call) if spec.kernels else NotImplemented
+                if isinstance(result, _Reduced):
+                    return result.value
+                if result is NotImplemented:
+                    result = body(call.xp, *call.data, **call.body_axis, **call.options)
+                if (call.reduction in ("mean", "weighted_mean") and call.weight is None
+                        and call.keep is None and not isinstance(result, PerSample)):
+                    # The common call: the mean of equal-sized per-sample means is the mean
+                    # of every element, one reduction instead of two.
+                    return plain_reduction(call.xp, result, call.reduction)
                 values, weight, keep = per_sample(call, result)
                 return reduce_values(
                     call.xp, values, sample_weight=weight, mask=keep, reduction=call.reduction
@@ -270,6 +309,17 @@ def define_loss(
         ]
         loss.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         loss.spec = spec  # type: ignore[attr-defined]
+
+        def native(library: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            """Register ``kernel`` as this loss's native kernel on ``library``."""
+
+            def add(kernel: Callable[..., Any]) -> Callable[..., Any]:
+                spec.kernels[library] = kernel
+                return kernel
+
+            return add
+
+        loss.native = native  # type: ignore[attr-defined]
         return register(name, family=family, aliases=aliases)(loss)
 
     return decorate

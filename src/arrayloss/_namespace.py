@@ -62,6 +62,39 @@ def _is_adoptable(x: Any) -> bool:
     )
 
 
+# What a type of argument is, decided once per type (the checks go through abstract base
+# classes and array-api-compat's probes, which cost microseconds per call): ADOPT for data
+# that takes the other arguments' library, a library name for arrays, None for neither.
+ADOPT = "adopt"
+_KIND_OF_TYPE: dict[type, str | None] = {}
+_NAMESPACE_OF_TYPE: dict[type, Any] = {}
+_COMPUTATION_DTYPE: dict[tuple[int, Any], Any] = {}
+
+
+def _kind(value: Any) -> str | None:
+    kind_of = type(value)
+    try:
+        return _KIND_OF_TYPE[kind_of]
+    except KeyError:
+        pass
+    if _is_adoptable(value):
+        kind = ADOPT
+    elif array_api_compat.is_array_api_obj(value):
+        kind = library_name(value)
+    else:
+        kind = None
+    _KIND_OF_TYPE[kind_of] = kind
+    return kind
+
+
+def _namespace_of(anchor: Any) -> Any:
+    kind_of = type(anchor)
+    xp = _NAMESPACE_OF_TYPE.get(kind_of)
+    if xp is None:
+        xp = _NAMESPACE_OF_TYPE[kind_of] = array_api_compat.array_namespace(anchor)
+    return xp
+
+
 def resolve(
     named: Sequence[tuple[str, Any]], *, reference: str, keep_dtype: Sequence[str] = ()
 ) -> Resolved:
@@ -73,15 +106,20 @@ def resolve(
     """
     owners: dict[str, tuple[Any, Any]] = {}  # library name -> (namespace, first array)
     order = sorted(named, key=lambda item: item[0] != reference)  # the reference first
+    adopted = False
     for arg_name, value in order:
-        if value is None or _is_adoptable(value):
+        if value is None:
             continue
-        if not array_api_compat.is_array_api_obj(value):
+        kind = _kind(value)
+        if kind == ADOPT:
+            adopted = True
+            continue
+        if kind is None:
             raise TypeError(
                 f"{arg_name} must be an array, a NumPy array or a Python number; "
                 f"got an object of type {type(value).__name__}"
             )
-        owners.setdefault(library_name(value), (arg_name, value))
+        owners.setdefault(kind, (arg_name, value))
     if len(owners) > 1:
         described = " and ".join(
             f"{arg_name} is a {lib} array" for lib, (arg_name, _) in owners.items()
@@ -92,30 +130,47 @@ def resolve(
         )
     if owners:
         (_, anchor), = owners.values()
-        xp = array_api_compat.array_namespace(anchor)
+        xp = _namespace_of(anchor)
         device = array_api_compat.device(anchor)
     else:
-        xp = array_api_compat.array_namespace(np.empty(0))
+        xp = _namespace_of(np.empty(0))
         device = None
 
-    into_numpy = array_api_compat.is_numpy_namespace(xp)
-    converted = {}
-    for arg_name, value in named:
-        if value is not None and _is_adoptable(value):
-            if not into_numpy and array_api_compat.is_numpy_array(value):
-                # Other libraries cannot adopt every NumPy memory layout (torch refuses
-                # negative strides, as in ``x[::-1]``): a C-contiguous copy where needed.
-                value = np.ascontiguousarray(value)
-            value = xp.asarray(value, device=device)
-        converted[arg_name] = value
-    dtype = computation_dtype(xp, converted[reference], device, name=reference)
+    converted = dict(named)
+    if adopted:
+        into_numpy = array_api_compat.is_numpy_namespace(xp)
+        for arg_name, value in named:
+            if value is not None and _kind(value) == ADOPT:
+                if not into_numpy and array_api_compat.is_numpy_array(value):
+                    # Other libraries cannot adopt every NumPy memory layout (torch refuses
+                    # negative strides, as in ``x[::-1]``): a C-contiguous copy where needed.
+                    value = np.ascontiguousarray(value)
+                converted[arg_name] = xp.asarray(value, device=device)
+    dtype = _computation_dtype_cached(xp, converted[reference], device, reference)
     arrays = []
     for arg_name, value in named:
         value = converted[arg_name]
-        if value is not None and arg_name not in keep_dtype:
+        if value is not None and arg_name not in keep_dtype and value.dtype != dtype:
             value = cast(xp, value, dtype, name=arg_name)
         arrays.append(value)
     return Resolved(xp, device, dtype, tuple(arrays))
+
+
+def _computation_dtype_cached(xp: Any, x: Any, device: Any, name: str) -> Any:
+    # The rule depends on the namespace and the dtype only (and, for integer inputs, the
+    # device's default float); a float dtype's answer is remembered.
+    key = (id(xp), x.dtype)
+    try:
+        return _COMPUTATION_DTYPE[key]
+    except (KeyError, TypeError):
+        pass
+    dtype = computation_dtype(xp, x, device, name=name)
+    if xp.isdtype(x.dtype, "real floating"):
+        try:
+            _COMPUTATION_DTYPE[key] = dtype
+        except TypeError:  # an unhashable dtype: nothing remembered
+            pass
+    return dtype
 
 
 def numpy_quiet(xp: Any) -> contextlib.AbstractContextManager[Any]:
@@ -155,8 +210,24 @@ def computation_dtype(xp: Any, x: Any, device: Any, *, name: str = "y_pred") -> 
     raise TypeError(f"{name} must have a real numeric dtype; got {dtype}")
 
 
+_DEFAULT_DTYPES: dict[tuple[int, Any], dict[str, Any]] = {}
+
+
 def _default_dtypes(xp: Any, device: Any) -> dict[str, Any]:
-    return xp.__array_namespace_info__().default_dtypes(device=device)
+    # Asked on every call of the sparse losses: remembered per namespace and device.
+    key = (id(xp), device)
+    try:
+        return _DEFAULT_DTYPES[key]
+    except (KeyError, TypeError):
+        pass
+    defaults = xp.__array_namespace_info__().default_dtypes(device=device)
+    if array_api_compat.is_jax_namespace(xp):
+        return defaults  # JAX's defaults follow its jax_enable_x64 flag, which can change
+    try:
+        _DEFAULT_DTYPES[key] = defaults
+    except TypeError:  # an unhashable device: asked again next time
+        pass
+    return defaults
 
 
 def default_float(xp: Any, device: Any) -> Any:

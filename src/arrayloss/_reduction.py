@@ -9,12 +9,13 @@ import numpy as np
 
 from ._shapes import align_leading
 
-__all__ = ["as_array", "as_bool", "mean_over_axis", "reduce_values"]
+__all__ = ["as_array", "as_bool", "mean_over_axis", "plain_reduction", "reduce_values"]
 
 
 def mean_over_axis(xp: Any, values: Any, axis: int | tuple[int, ...] | None) -> Any:
-    """Average element-wise values over ``axis`` (``None``: keep every element)."""
-    return values if axis is None else xp.mean(values, axis=axis)
+    """Average element-wise values over ``axis`` (``None`` or ``()``: keep every element,
+    without the copy a mean over no axes makes)."""
+    return values if axis is None or axis == () else xp.mean(values, axis=axis)
 
 
 def reduce_values(
@@ -30,6 +31,8 @@ def reduce_values(
     ``none``: ``w·m·l``; ``sum``: ``Σ w·m·l``; ``mean``: ``Σ w·m·l / Σ m``;
     ``weighted_mean``: ``Σ w·m·l / Σ w·m``. A mean over nothing is 0.
     """
+    if sample_weight is None and mask is None and reduction != "none":
+        return plain_reduction(xp, values, reduction)
     shape = tuple(values.shape)
     zero = xp.zeros_like(values)
     weighted = values
@@ -57,6 +60,17 @@ def reduce_values(
     # numerator too; dividing by 1 there gives 0 instead of 0/0 = NaN.
     denominator = xp.where(denominator == 0, xp.ones_like(denominator), denominator)
     return as_array(xp, total / denominator)
+
+
+def plain_reduction(xp: Any, values: Any, reduction: str) -> Any:
+    """``"sum"``, ``"mean"`` or ``"weighted_mean"`` without weights or masks: one reduction.
+
+    Both means are ``Σ l / N`` here. An empty batch has no mean; its sum, 0 (with the
+    right dtype, device and autodiff graph), is the "mean over nothing is 0" rule.
+    """
+    if reduction == "sum" or 0 in tuple(values.shape):
+        return as_array(xp, xp.sum(values))
+    return as_array(xp, xp.mean(values))
 
 
 def as_bool(xp: Any, mask: Any) -> Any:

@@ -85,7 +85,8 @@ class Backend:
         if self.name.startswith("torch"):
             import torch
 
-            device = {"torch": "cpu", "torch_meta": "meta", "torch_cuda": "cuda"}[self.name]
+            device = {"torch": "cpu", "torch_formula": "cpu", "torch_meta": "meta",
+                      "torch_cuda": "cuda"}[self.name]
             return torch.asarray(value.astype(_numpy_dtype(dtype)), dtype=getattr(torch, dtype),
                                  device=device)
         if self.name.startswith("jax"):
@@ -214,6 +215,11 @@ class Backend:
         if self.name == "dask":
             with forbid_dask_compute():
                 return fn(*args, **kwargs)
+        if self.name == "torch_formula":
+            import arrayloss
+
+            with arrayloss.native_kernels(False):
+                return fn(*args, **kwargs)
         if self.name.startswith("array_api_strict"):
             self._configure_strict()
         return fn(*args, **kwargs)
@@ -252,6 +258,8 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("array_api_strict_strictest", "array_api_strict"),
     Backend("array_api_strict_device1", "array_api_strict"),
     Backend("torch", "torch", autodiff="torch", half_dtypes=("float16", "bfloat16")),
+    # torch with the native kernels off: the array-API formula, checked beside the kernels.
+    Backend("torch_formula", "torch", autodiff="torch", half_dtypes=("float16", "bfloat16")),
     Backend("torch_cuda", "torch", autodiff="torch", half_dtypes=("float16", "bfloat16")),
     Backend("jax", "jax", autodiff="jax", half_dtypes=("float16", "bfloat16")),
     Backend("jax_jit", "jax", autodiff="jax", half_dtypes=("float16", "bfloat16")),

@@ -172,7 +172,10 @@ def _torch_hessian32(case: Case, rounded: list[np.ndarray]) -> np.ndarray:
         return fn(*args)
 
     x = tensors[index]
-    hessian = torch.autograd.functional.hessian(scalar, x).reshape(x.numel(), x.numel())
+    # The formula's own float32 Hessian: the native kernels' second derivatives may differ
+    # at a knot (F.huber_loss takes the outer branch's 0 at |e| = δ; docs/performance.md).
+    with arrayloss.native_kernels(False):
+        hessian = torch.autograd.functional.hessian(scalar, x).reshape(x.numel(), x.numel())
     return torch.diagonal(hessian).reshape(x.shape).double().numpy()
 
 

@@ -38,13 +38,15 @@ _CACHE: dict[tuple[Any, ...], list[np.ndarray]] = {}
 
 
 def gradient_backends(backends: tuple[Backend, ...] | list[Backend]) -> list[Backend]:
-    """One backend per autodiff library: torch, and jax as ``jax.jit(jax.grad(loss))`` (the
-    way training code takes it; one compilation per case)."""
+    """One backend per autodiff library and path: torch with its native kernels, torch's
+    array-API formula (``torch_formula``), and jax as ``jax.jit(jax.grad(loss))`` (the way
+    training code takes it; one compilation per case)."""
     chosen: dict[str, Backend] = {}
     for b in backends:
-        if b.autodiff and b.name in ("torch", "jax_jit", "jax"):
-            if b.autodiff not in chosen or b.name == "jax_jit":
-                chosen[b.autodiff] = b
+        if b.autodiff and b.name in ("torch", "torch_formula", "jax_jit", "jax"):
+            key = b.name if b.name.startswith("torch") else b.autodiff
+            if key not in chosen or b.name == "jax_jit":
+                chosen[key] = b
     return list(chosen.values())
 
 
@@ -100,7 +102,7 @@ def _gradients(case: Case, backend: Backend, inputs: list[np.ndarray]) -> list[n
     if backend.autodiff == "torch":
         for i in wrt:
             arrays[i] = arrays[i].clone().requires_grad_(True)
-        fn(*arrays, **options).backward()
+        backend.call(fn, *arrays, **options).backward()
         return [backend.to_numpy(arrays[i].grad) for i in wrt]
     if backend.autodiff == "jax":
         import jax
@@ -138,7 +140,7 @@ def check_gradient(case: Case, backend: Backend, seed: int = 0) -> float:
             raise AssertionError(
                 f"{case.id} on {backend.name}: gradient of input {index} differs from finite "
                 f"differences by {error:.3g}\nautodiff {actual!r}\nnumeric  {expected!r}")
-    if backend.autodiff == "torch" and case.smooth:
+    if backend.name == "torch" and case.smooth:
         _torch_gradcheck(case, inputs)
     return worst
 

@@ -1,0 +1,63 @@
+"""Native kernels: a framework's own fused loss, used where it is provably the formula.
+
+A loss may register, beside its formula, the framework function that computes exactly the
+same value and gradient (``F.mse_loss`` for the squared error on torch), as
+array-api-extra delegates to native functions. The conformance suite runs every case on
+both paths (the ``torch_formula`` backend variant turns the kernels off) and requires them
+equal, kinks, extremes, NaN, half precision, weights and masks included.
+
+A kernel is ``kernel(xp, *arrays, reduction, **options)`` with the body's arrays (already
+resolved, cast and reconciled): with ``reduction="mean"`` it returns the mean over every
+per-sample value (called only without weights or masks and for a non-empty batch), with
+``"none"`` what the body returns. It returns ``NotImplemented`` for options it does not
+cover, and the formula runs instead.
+
+``arrayloss.native_kernels(False)`` (a context manager, or a global switch when called
+without ``with``) runs the plain formula everywhere; so does the environment variable
+``ARRAYLOSS_NATIVE=0``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import array_api_compat
+
+__all__ = ["library_of", "native_enabled", "native_kernels"]
+
+_STATE = {"enabled": os.environ.get("ARRAYLOSS_NATIVE", "1") != "0"}
+
+
+class native_kernels:  # noqa: N801 - used like a function: native_kernels(False)
+    """Turn the native kernels on or off: globally when called, for a block with ``with``.
+
+    >>> import arrayloss
+    >>> with arrayloss.native_kernels(False):
+    ...     pass  # every loss here runs its array-API formula
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        if not isinstance(enabled, bool):
+            raise TypeError(f"native_kernels takes True or False; got {enabled!r}")
+        self._previous = _STATE["enabled"]
+        _STATE["enabled"] = enabled
+
+    def __enter__(self) -> native_kernels:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _STATE["enabled"] = self._previous
+
+
+def native_enabled() -> bool:
+    return _STATE["enabled"]
+
+
+def library_of(xp: Any) -> str | None:
+    """The library whose native kernels apply to namespace ``xp`` (torch only, for now)."""
+    return "torch" if array_api_compat.is_torch_namespace(xp) else None
+
+
+Kernel = Callable[..., Any]

@@ -1,0 +1,106 @@
+"""Native kernels: used on torch for the common call, off with the documented switch, and
+equal to the array-API formula (the conformance suite checks every case on both paths
+through its ``torch_formula`` backend; here the switch itself and the one pinned
+difference)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arrayloss
+from arrayloss._registry import entries
+
+torch = pytest.importorskip("torch")
+
+WITH_KERNELS = [e.name for e in entries()
+                if hasattr(e.function, "spec") and "torch" in e.function.spec.kernels]
+
+
+def test_the_common_losses_have_a_torch_kernel():
+    assert set(WITH_KERNELS) == {"mean_squared_error", "huber",
+                                 "sparse_categorical_crossentropy", "negative_log_likelihood"}
+
+
+def _inputs(name):
+    rng = np.random.default_rng(0)
+    if name in ("sparse_categorical_crossentropy", "negative_log_likelihood"):
+        scores = rng.normal(size=(8, 5))
+        if name == "negative_log_likelihood":
+            scores = scores - np.log(np.exp(scores).sum(-1, keepdims=True))
+        return torch.asarray(rng.integers(0, 5, 8)), torch.asarray(scores)
+    return torch.asarray(rng.normal(size=(8, 5))), torch.asarray(3 * rng.normal(size=(8, 5)))
+
+
+def _graph_ops(out):
+    """The names of every autograd node behind ``out``."""
+    names, todo = set(), [out.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is not None and type(node).__name__ not in names:
+            names.add(type(node).__name__)
+            todo.extend(n for n, _ in node.next_functions)
+    return " ".join(sorted(names))
+
+
+@pytest.mark.parametrize("name", WITH_KERNELS)
+def test_switch_runs_the_formula_with_the_same_value_and_gradient(name):
+    options = {"from_logits": True} if name.startswith("sparse") else {}
+    loss = arrayloss.get(name, **options)
+    y, p = _inputs(name)
+    results = []
+    for enabled in (True, False):
+        x = p.clone().requires_grad_(True)
+        with arrayloss.native_kernels(enabled):
+            out = loss(y, x)
+        out.backward()
+        results.append((out.detach(), x.grad, _graph_ops(out)))
+    (native, native_grad, native_op), (formula, formula_grad, formula_op) = results
+    kernel_nodes = ("MseLoss", "HuberLoss", "NllLoss")
+    assert any(k in native_op for k in kernel_nodes), native_op  # the kernel's own node
+    assert not any(k in formula_op for k in kernel_nodes), formula_op
+    torch.testing.assert_close(native, formula, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(native_grad, formula_grad, rtol=1e-12, atol=1e-12)
+
+
+def test_the_switch_is_global_when_called_and_scoped_with_with():
+    y, p = _inputs("mean_squared_error")
+    assert "MseLoss" in _graph_ops(arrayloss.mse(y, p.clone().requires_grad_(True)))
+    with arrayloss.native_kernels(False):
+        assert "MseLoss" not in _graph_ops(arrayloss.mse(y, p.clone().requires_grad_(True)))
+    assert "MseLoss" in _graph_ops(arrayloss.mse(y, p.clone().requires_grad_(True)))
+    try:
+        arrayloss.native_kernels(False)
+        assert "MseLoss" not in _graph_ops(arrayloss.mse(y, p.clone().requires_grad_(True)))
+    finally:
+        arrayloss.native_kernels(True)
+    with pytest.raises(TypeError, match=r"native_kernels takes True or False; got 'no'"):
+        arrayloss.native_kernels("no")
+
+
+def test_kernels_are_not_used_where_their_conventions_differ():
+    """Weights, masks, ignore_index and class weights run the formula (PyTorch's means
+    differ there: an all-ignored batch is 0/0 in PyTorch, 0 here)."""
+    y, p = _inputs("sparse_categorical_crossentropy")
+    x = p.clone().requires_grad_(True)
+    out = arrayloss.scce(y, x, from_logits=True, ignore_index=int(y[0]))
+    assert "Nll" not in _graph_ops(out)
+    all_ignored = arrayloss.scce(torch.zeros(8, dtype=torch.int64), x, from_logits=True,
+                                 ignore_index=0)
+    assert all_ignored.item() == 0.0
+
+
+def test_huber_kernel_second_derivative_at_the_knot_is_pinned():
+    """F.huber_loss's double backward takes the outer branch (0) at |e| = δ, where the
+    formula (and its closed-form Hessian) take the inner one (1); values and gradients are
+    the same. With native_kernels(False) the formula's Hessian is used."""
+    y = torch.zeros(1, dtype=torch.float64)
+    knot = torch.ones(1, dtype=torch.float64)
+
+    def second(enabled):
+        with arrayloss.native_kernels(enabled):
+            return torch.autograd.functional.hessian(lambda p: arrayloss.huber(y, p), knot)
+
+    assert second(True).item() == 0.0
+    assert second(False).item() == 1.0
+    assert arrayloss.hessian_diagonal("huber", np.zeros(1), np.ones(1))[0] == 1.0
