@@ -13,6 +13,8 @@ from typing import Any
 
 import array_api_compat
 
+from ._autodiff import stop_gradient
+
 __all__ = [
     "absolute",
     "clamp_negative",
@@ -72,11 +74,14 @@ def logsumexp(x: Any, /, *, axis: int | tuple[int, ...], keepdims: bool = False)
     Subtracting the maximum ``m`` makes every exponent ``≤ 0``, so nothing overflows and
     the largest term is exactly 1 (no underflow of the whole sum). A row whose maximum is
     not finite (all ``-inf``: a fully masked row) is shifted by 0 instead, so it yields
-    ``-inf`` rather than ``-inf - (-inf) = NaN``. The gradient through ``m`` cancels
-    exactly: ``d/dx [m + log Σ exp(x - m)]`` is ``softmax(x)`` whatever ``m`` is.
+    ``-inf`` rather than ``-inf - (-inf) = NaN``. The gradient through ``m`` would cancel
+    exactly (``d/dx [m + log Σ exp(x - m)]`` is ``softmax(x)`` whatever ``m`` is), so ``m``
+    is held constant for autodiff and the backward pass is the softmax alone.
     """
     xp = _namespace(x)
-    shift = reduce_max(x, axis=axis, keepdims=True)
+    # The shift is a constant for autodiff (its gradient would cancel exactly): the
+    # backward pass is the softmax alone, without the maximum's.
+    shift = stop_gradient(reduce_max(x, axis=axis, keepdims=True))
     shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
     total = xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)
     out = xp.log(total) + shift
@@ -244,7 +249,9 @@ def _scaled(x: Any, axis: int | tuple[int, ...]) -> tuple[Any, Any, Any]:
     subnormal float64 values have too few digits to square. A zero vector divides by 1
     (double where: no 0/0). NaN anywhere in a vector makes ``s`` NaN."""
     xp = _namespace(x)
-    scale = reduce_max(absolute(x), axis=axis, keepdims=True)
+    # A constant for autodiff: norms and directions are homogeneous in the scale, so its
+    # gradient would cancel exactly; held constant, it costs no backward pass.
+    scale = stop_gradient(reduce_max(absolute(x), axis=axis, keepdims=True))
     empty = scale == 0
     return x / xp.where(empty, xp.ones_like(scale), scale), scale, empty
 
@@ -253,8 +260,9 @@ def scaled_norm(x: Any, /, *, axis: int | tuple[int, ...], p: float = 2.0,
                 keepdims: bool = False) -> Any:
     """The ``p``-norm ``(Σ|x|^p)^(1/p)`` over ``axis``, exact for any finite ``x``:
     ``s·‖x/s‖`` with ``s`` the largest magnitude. A zero vector has norm 0 with gradient 0;
-    NaN anywhere in a vector gives NaN. The gradient through ``s`` cancels exactly (the
-    norm is homogeneous), so ties of the maximum do not matter."""
+    NaN anywhere in a vector gives NaN. ``s`` is held constant for autodiff (the norm is
+    homogeneous, so its gradient would cancel exactly), so ties of the maximum do not
+    matter."""
     xp = _namespace(x)
     unit, scale, empty = _scaled(x, axis)
     magnitude = absolute(unit)
