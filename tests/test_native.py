@@ -18,7 +18,7 @@ WITH_KERNELS = [e.name for e in entries()
 
 
 def test_the_common_losses_have_a_torch_kernel():
-    assert set(WITH_KERNELS) == {"mean_squared_error", "huber",
+    assert set(WITH_KERNELS) == {"mean_squared_error", "huber", "binary_crossentropy",
                                  "sparse_categorical_crossentropy", "negative_log_likelihood"}
 
 
@@ -29,6 +29,8 @@ def _inputs(name):
         if name == "negative_log_likelihood":
             scores = scores - np.log(np.exp(scores).sum(-1, keepdims=True))
         return torch.asarray(rng.integers(0, 5, 8)), torch.asarray(scores)
+    if name == "binary_crossentropy":  # soft targets in [0, 1]
+        return torch.asarray(rng.uniform(size=(8, 5))), torch.asarray(3 * rng.normal(size=(8, 5)))
     return torch.asarray(rng.normal(size=(8, 5))), torch.asarray(3 * rng.normal(size=(8, 5)))
 
 
@@ -45,7 +47,8 @@ def _graph_ops(out):
 
 @pytest.mark.parametrize("name", WITH_KERNELS)
 def test_switch_runs_the_formula_with_the_same_value_and_gradient(name):
-    options = {"from_logits": True} if name.startswith("sparse") else {}
+    options = {"from_logits": True} if name in ("sparse_categorical_crossentropy",
+                                                "binary_crossentropy") else {}
     loss = arrayloss.get(name, **options)
     y, p = _inputs(name)
     results = []
@@ -56,7 +59,7 @@ def test_switch_runs_the_formula_with_the_same_value_and_gradient(name):
         out.backward()
         results.append((out.detach(), x.grad, _graph_ops(out)))
     (native, native_grad, native_op), (formula, formula_grad, formula_op) = results
-    kernel_nodes = ("MseLoss", "HuberLoss", "NllLoss")
+    kernel_nodes = ("MseLoss", "HuberLoss", "NllLoss", "BinaryCrossEntropyWithLogits")
     assert any(k in native_op for k in kernel_nodes), native_op  # the kernel's own node
     assert not any(k in formula_op for k in kernel_nodes), formula_op
     torch.testing.assert_close(native, formula, rtol=1e-12, atol=1e-12)

@@ -37,6 +37,17 @@ __all__ = [
 ]
 
 
+def _pos_weight(xp: Any, pos_weight: Any, y_pred: Any) -> Any:
+    weight = option_array(xp, pos_weight, y_pred, name="pos_weight")
+    shape = tuple(y_pred.shape)
+    if not _broadcasts(tuple(weight.shape), shape):
+        raise ValueError(
+            f"pos_weight must broadcast against y_pred of shape {shape}; got shape "
+            f"{tuple(weight.shape)}"
+        )
+    return weight
+
+
 def _broadcasts(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
     try:
         return np.broadcast_shapes(shape, target) == target
@@ -77,15 +88,26 @@ def binary_crossentropy(
     log_p, log_q = binary_logs(xp, y_pred, from_logits)
     positive = times_log(y, log_p)
     if pos_weight is not None:
-        weight = option_array(xp, pos_weight, y_pred, name="pos_weight")
-        shape = tuple(y_pred.shape)
-        if not _broadcasts(tuple(weight.shape), shape):
-            raise ValueError(
-                f"pos_weight must broadcast against y_pred of shape {shape}; got shape "
-                f"{tuple(weight.shape)}"
-            )
-        positive = weight * positive
+        positive = _pos_weight(xp, pos_weight, y_pred) * positive
     return -(positive + times_log(1.0 - y, log_q))
+
+
+@binary_crossentropy.native("torch")
+def _bce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
+               label_smoothing: float, pos_weight: Any, reduction: str) -> Any:
+    # F.binary_cross_entropy_with_logits: one fused kernel each way, PyTorch's pos_weight.
+    # Its max-shift form gives inf - inf = NaN at an infinite logit; a logit clamped to the
+    # largest finite float gives the formula's value for every finite logit and 0 for a
+    # perfect infinite one (a wrong infinite logit costs that float instead of inf).
+    if reduction != "mean" or not from_logits:
+        return NotImplemented
+    from torch.nn import functional
+
+    weight = None if pos_weight is None else _pos_weight(xp, pos_weight, y_pred)
+    largest = xp.finfo(y_pred.dtype).max
+    logits = xp.clip(y_pred, min=-largest, max=largest)
+    return functional.binary_cross_entropy_with_logits(
+        logits, smooth_binary(y_true, label_smoothing), pos_weight=weight, reduction="mean")
 
 
 @define_loss("categorical_crossentropy", family=CLASSIFICATION, aliases=("cce",), kind="axis")

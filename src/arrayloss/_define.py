@@ -80,6 +80,10 @@ class LossSpec:
         axis = ["axis"] if self.kind != "custom" else []
         return [*self.options, *axis, *_SHARED_OPTIONS]
 
+    @functools.cached_property
+    def _accepted(self) -> frozenset[str]:
+        return frozenset(self.public_options)
+
     def validate(self, given: dict[str, Any]) -> dict[str, Any]:
         """Check option names and values of ``given`` (the caller's keyword arguments):
         unknown names are a TypeError, values against each option's declared rule and the
@@ -87,7 +91,10 @@ class LossSpec:
         bound, not at the first call. Returns the options with the checked values."""
         if not given:
             return {}
-        unknown = sorted(set(given) - set(self.public_options))
+        if given.keys() <= self._accepted:
+            unknown = []
+        else:
+            unknown = sorted(set(given) - self._accepted)
         if unknown:
             raise TypeError(
                 f"{self.name}() got unknown option(s) {', '.join(unknown)}; "

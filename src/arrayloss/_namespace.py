@@ -129,9 +129,11 @@ def resolve(
             "Only NumPy arrays and Python numbers are converted to the other library."
         )
     if owners:
-        (_, anchor), = owners.values()
+        ((kind, (_, anchor)),) = owners.items()
         xp = _namespace_of(anchor)
-        device = array_api_compat.device(anchor)
+        # A torch tensor's device is its attribute; array-api-compat's general lookup
+        # probes every library first.
+        device = anchor.device if kind == "torch" else array_api_compat.device(anchor)
     else:
         xp = _namespace_of(np.empty(0))
         device = None
