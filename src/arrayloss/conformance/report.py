@@ -138,7 +138,8 @@ What is checked, from one declarative table of cases (loss, options, input gener
 an independent float64 NumPy reference of the per-sample values):
 
 - **values**: every case of every loss on NumPy, array-api-strict (API 2024.12; also with
-  boolean indexing and data-dependent shapes disabled, and on a second device), PyTorch,
+  boolean indexing and data-dependent shapes disabled, and on a second device), PyTorch
+  (with its native kernels, and as `torch_formula` without them: the array-API formula),
   JAX (eager and under `jax.jit`), Dask (with `compute()` forbidden inside the loss) and
   CuPy, in float64 and float32, and in float16 and bfloat16 where the library has them (the
   result is float32); the result's library, device, dtype and shape; the reductions,
