@@ -193,22 +193,35 @@ def log1mexp(x: Any) -> Any:
 def absolute(x: Any) -> Any:
     """``abs(x)`` with the subgradient +1 at 0 on every backend.
 
-    ``abs'(0)`` is 0 in PyTorch and 1 in JAX, and ``clip``/``maximum`` split ties
-    differently too; a ``where`` has one derivative everywhere, so every backend (and the
-    closed-form gradients) agree at the kink. +1 is ``jax.grad(jnp.abs)(0.0)``.
+    ``abs'(0)`` is 0 in PyTorch and +1 in JAX (``jax.grad(jnp.abs)(0.0)``, also at -0.0),
+    and ``clip``/``maximum`` split ties differently too. On PyTorch a ``where`` gives the
+    slope +1 at 0; JAX's own ``abs`` already has it, and the libraries without autodiff
+    (NumPy, Dask, CuPy, array-api-strict) need only the value, which their ``abs``
+    computes in one pass. The closed-form gradients take +1 too. NaN stays NaN.
     """
     xp = _namespace(x)
-    return xp.where(x < 0, -x, x)
+    if array_api_compat.is_torch_namespace(xp):
+        return xp.where(x < 0, -x, x)
+    return xp.abs(x)
 
 
 def positive_part(x: Any) -> Any:
     """``max(x, 0)`` with the subgradient 0 at 0 on every backend (ReLU's convention).
 
-    The test is ``x <= 0`` rather than ``x > 0`` so that NaN, for which every comparison is
-    false, takes the ``x`` branch and stays NaN instead of becoming 0.
+    On the autodiff libraries (PyTorch, JAX) a ``where``, whose test is ``x <= 0`` rather
+    than ``x > 0`` so that NaN, for which every comparison is false, takes the ``x`` branch
+    and stays NaN; ``maximum`` would split the gradient at the tie. The others need only
+    the value: ``maximum(x, 0)``, which keeps NaN.
     """
     xp = _namespace(x)
-    return xp.where(x <= 0, xp.zeros_like(x), x)
+    if _differentiates(xp):
+        return xp.where(x <= 0, xp.zeros_like(x), x)
+    return xp.maximum(x, 0.0)
+
+
+def _differentiates(xp: Any) -> bool:
+    """Whether ``xp``'s arrays have autodiff (PyTorch, JAX), where subgradients matter."""
+    return array_api_compat.is_torch_namespace(xp) or array_api_compat.is_jax_namespace(xp)
 
 
 def clamp_negative(x: Any) -> Any:
