@@ -17,6 +17,7 @@ from arrayloss._registry import entries
 from arrayloss.conformance import all_cases
 from arrayloss.conformance.backends import backend
 from arrayloss.conformance.plan import first_case_per_loss
+from arrayloss.conformance.runner import prepare_inputs
 
 torch = pytest.importorskip("torch")
 jax = pytest.importorskip("jax")
@@ -40,8 +41,7 @@ def _float_inputs(case) -> list[int]:
 
 
 def _call(case, b, inputs, **options):
-    floats = case.float_indices(len(inputs))
-    arrays = [b.asarray(x, "float64" if i in floats else None) for i, x in enumerate(inputs)]
+    arrays, _ = prepare_inputs(case, b, "float64", tuple(inputs))
     return b.to_numpy(b.call(arrayloss.get(case.loss), *arrays, **case.options, **options))
 
 

@@ -20,7 +20,7 @@ def stop_gradient(x: Any) -> Any:
     if array_api_compat.is_torch_array(x):
         return x.detach()
     if array_api_compat.is_jax_array(x):
-        import jax  # already imported: x is one of its arrays
+        import jax  # ok: already imported, x is one of its arrays
 
         return jax.lax.stop_gradient(x)
     return x

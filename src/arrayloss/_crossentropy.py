@@ -94,14 +94,14 @@ def binary_crossentropy(
 
 @binary_crossentropy.native("torch")
 def _bce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
-               label_smoothing: float, pos_weight: Any, reduction: str) -> Any:
+               label_smoothing: float, pos_weight: Any) -> Any:
     # F.binary_cross_entropy_with_logits: one fused kernel each way, PyTorch's pos_weight.
     # Its max-shift form gives inf - inf = NaN at an infinite logit; a logit clamped to the
     # largest finite float gives the formula's value for every finite logit and 0 for a
     # perfect infinite one (a wrong infinite logit costs that float instead of inf).
-    if reduction != "mean" or not from_logits:
+    if not from_logits:
         return NotImplemented
-    from torch.nn import functional
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     weight = None if pos_weight is None else _pos_weight(xp, pos_weight, y_pred)
     largest = xp.finfo(y_pred.dtype).max
@@ -231,14 +231,13 @@ def sparse_categorical_crossentropy(
 @sparse_categorical_crossentropy.native("torch")
 def _scce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
                 ignore_index: int | None, label_smoothing: float, class_weight: Any,
-                axis: int, reduction: str) -> Any:
+                axis: int) -> Any:
     # F.cross_entropy fuses log-softmax and the gather (PyTorch's label smoothing is the
     # formula's). Not used with class weights or ignore_index, whose means PyTorch
     # defines otherwise (an all-ignored batch is 0/0 there).
-    if reduction != "mean" or not from_logits or class_weight is not None \
-            or ignore_index is not None:
+    if not from_logits or class_weight is not None or ignore_index is not None:
         return NotImplemented
-    from torch.nn import functional
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     return _torch_label_mean(xp, y_true, y_pred, axis, lambda scores, labels: (
         functional.cross_entropy(scores, labels, reduction="none",
@@ -248,12 +247,12 @@ def _scce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
 def _torch_label_mean(xp: Any, y_true: Any, scores: Any, axis: int, per_label: Any) -> Any:
     """The mean of a torch per-label loss with PyTorch's class axis 1 and arrayloss's rule
     for a label outside ``[0, C)``: NaN for its sample (PyTorch raises an index error)."""
-    import torch
+    import torch  # ok: torch kernel, torch tensors only
 
     safe, valid, _ = usable_labels(xp, y_true, scores.shape[axis], axis, None)
     safe = xp.squeeze(safe, axis=axis)
     if scores.ndim > 1 and axis != 1:
-        scores = torch.movedim(scores, axis, 1)
+        scores = torch.movedim(scores, axis, 1)  # ok: torch-only, in a torch kernel
     values = per_label(scores, safe)
     return xp.mean(xp.where(valid, values, xp.full_like(values, math.nan)))
 
@@ -290,11 +289,11 @@ def negative_log_likelihood(
 
 @negative_log_likelihood.native("torch")
 def _nll_torch(xp: Any, y_true: Any, y_pred: Any, *, ignore_index: int | None,
-               class_weight: Any, axis: int, reduction: str) -> Any:
+               class_weight: Any, axis: int) -> Any:
     # F.nll_loss reads the label's entry only, as the formula's gather does.
-    if reduction != "mean" or class_weight is not None or ignore_index is not None:
+    if class_weight is not None or ignore_index is not None:
         return NotImplemented
-    from torch.nn import functional
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     return _torch_label_mean(xp, y_true, y_pred, axis, lambda scores, labels: (
         functional.nll_loss(scores, labels, reduction="none")))

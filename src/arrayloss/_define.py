@@ -33,16 +33,17 @@ import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 
 from ._namespace import default_index, numpy_quiet, resolve
 from ._native import library_of, native_enabled
 from ._options import OptionCheck, check_axis, check_reduction, option_checks
 from ._reduction import as_bool, mean_over_axis, plain_reduction, reduce_values
 from ._registry import register
-from ._shapes import align_leading, reconcile_labels, reconcile_pair
+from ._shapes import align_leading, known_size, reconcile_labels, reconcile_pair
 
-__all__ = ["BoundCall", "LossSpec", "PerSample", "bind", "define_loss", "per_sample"]
+__all__ = ["BoundCall", "LossFunction", "LossSpec", "PerSample", "bind", "define_loss",
+           "per_sample"]
 
 KINDS = ("elementwise", "axis", "labels", "custom")
 
@@ -91,13 +92,10 @@ class LossSpec:
         bound, not at the first call. Returns the options with the checked values."""
         if not given:
             return {}
-        if given.keys() <= self._accepted:
-            unknown = []
-        else:
-            unknown = sorted(set(given) - self._accepted)
+        unknown = given.keys() - self._accepted
         if unknown:
             raise TypeError(
-                f"{self.name}() got unknown option(s) {', '.join(unknown)}; "
+                f"{self.name}() got unknown option(s) {', '.join(sorted(unknown))}; "
                 f"its options are: {', '.join(self.public_options)}"
             )
         if "reduction" in given:
@@ -113,6 +111,17 @@ class LossSpec:
 _SHARED_OPTIONS = ("sample_weight", "mask", "reduction")
 
 
+class LossFunction(Protocol):
+    """A public loss made by :func:`define_loss`: callable, with its spec and a decorator
+    that registers a native kernel beside its formula (``@huber.native("torch")``)."""
+
+    spec: LossSpec
+
+    def __call__(self, *arrays: Any, **options: Any) -> Any: ...
+
+    def native(self, library: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+
+
 class BoundCall(NamedTuple):
     """One call of a loss, validated and prepared up to its body (see :func:`bind`)."""
 
@@ -125,6 +134,12 @@ class BoundCall(NamedTuple):
     keep: Any
     reduction: str
     prediction_shape: tuple[int, ...]
+
+    @property
+    def plain_mean(self) -> bool:
+        """The common call: a mean without the caller's weights or masks."""
+        return (self.reduction in ("mean", "weighted_mean") and self.weight is None
+                and self.keep is None)
 
 
 def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundCall:
@@ -160,7 +175,7 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
     )
     xp = resolved.xp
     *data, weight, keep = resolved.arrays
-    if spec.kind in ("labels", "custom") or len(spec.inputs) > 2:
+    if spec.kind in ("labels", "custom") or spec.inputs[2:]:  # a third input: shapes matched
         _require_known_sizes(spec, data)
     prediction_shape = tuple(data[spec.inputs.index(spec.prediction)].shape)
     body_axis: dict[str, Any] = {}
@@ -195,33 +210,25 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
                      prediction_shape)
 
 
-class _Reduced(NamedTuple):
-    """A native kernel's finished mean: the loss's result as it is."""
-
-    value: Any
-
-
-def _native_result(spec: LossSpec, call: BoundCall) -> Any:
-    """The native kernel's result for ``call``: a finished mean (``_Reduced``), the body's
-    result, or ``NotImplemented`` where no kernel applies."""
-    library = library_of(call.xp) if native_enabled() else None
+def _native_mean(spec: LossSpec, call: BoundCall) -> Any:
+    """The common call's mean by the library's native kernel (``_native.py``), or
+    ``NotImplemented`` where none applies (no kernel, kernels off, an empty batch, or
+    options the kernel does not cover)."""
+    if not (spec.kernels and call.plain_mean and native_enabled()
+            and 0 not in call.prediction_shape):
+        return NotImplemented
+    library = library_of(call.xp)
     kernel = spec.kernels.get(library) if library is not None else None
     if kernel is None:
         return NotImplemented
-    plain = (call.reduction in ("mean", "weighted_mean") and call.weight is None
-             and call.keep is None and 0 not in call.prediction_shape)
-    result = kernel(call.xp, *call.data, **call.body_axis, **call.options,
-                    reduction="mean" if plain else "none")
-    if plain and result is not NotImplemented:
-        return _Reduced(result)
-    return result
+    return kernel(call.xp, *call.data, **call.body_axis, **call.options)
 
 
 def _require_known_sizes(spec: LossSpec, data: Sequence[Any]) -> None:
     """Losses whose shape rules compare or reshape several inputs need every size; a Dask
     array after boolean indexing has unknown (NaN) sizes, which only Dask can compute."""
     for arg_name, x in zip(spec.inputs, data, strict=True):
-        if any(s is None or s != s for s in x.shape):  # None or NaN: an unknown size
+        if not all(known_size(s) for s in x.shape):
             raise ValueError(
                 f"{spec.name}(): {arg_name}.shape={tuple(x.shape)} has unknown sizes (a Dask "
                 f"array after boolean indexing), which this loss's shape rules need; call "
@@ -261,7 +268,7 @@ def define_loss(
     inputs: Sequence[str] = ("y_true", "y_pred"),
     prediction: str = "y_pred",
     keep_dtype: Sequence[str] = (),
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Callable[[Callable[..., Any]], LossFunction]:
     """Decorate ``body`` into the public loss ``name`` (see the module docstring)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
@@ -269,7 +276,7 @@ def define_loss(
     if kind == "labels":
         keep_dtype = (inputs[0], *keep_dtype)
 
-    def decorate(body: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(body: Callable[..., Any]) -> LossFunction:
         options = {
             p.name: p.default
             for p in inspect.signature(body).parameters.values()
@@ -285,13 +292,11 @@ def define_loss(
         def loss(*arrays: Any, **given: Any) -> Any:
             call = bind(spec, arrays, given)
             with numpy_quiet(call.xp):
-                result = _native_result(spec, call) if spec.kernels else NotImplemented
-                if isinstance(result, _Reduced):
-                    return result.value
-                if result is NotImplemented:
-                    result = body(call.xp, *call.data, **call.body_axis, **call.options)
-                if (call.reduction in ("mean", "weighted_mean") and call.weight is None
-                        and call.keep is None and not isinstance(result, PerSample)):
+                native = _native_mean(spec, call)
+                if native is not NotImplemented:
+                    return native
+                result = body(call.xp, *call.data, **call.body_axis, **call.options)
+                if call.plain_mean and not isinstance(result, PerSample):
                     # The common call: the mean of equal-sized per-sample means is the mean
                     # of every element, one reduction instead of two.
                     return plain_reduction(call.xp, result, call.reduction)
@@ -327,6 +332,6 @@ def define_loss(
             return add
 
         loss.native = native  # type: ignore[attr-defined]
-        return register(name, family=family, aliases=aliases)(loss)
+        return cast(LossFunction, register(name, family=family, aliases=aliases)(loss))
 
     return decorate

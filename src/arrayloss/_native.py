@@ -6,11 +6,10 @@ array-api-extra delegates to native functions. The conformance suite runs every 
 both paths (the ``torch_formula`` backend variant turns the kernels off) and requires them
 equal, kinks, extremes, NaN, half precision, weights and masks included.
 
-A kernel is ``kernel(xp, *arrays, reduction, **options)`` with the body's arrays (already
-resolved, cast and reconciled): with ``reduction="mean"`` it returns the mean over every
-per-sample value (called only without weights or masks and for a non-empty batch), with
-``"none"`` what the body returns. It returns ``NotImplemented`` for options it does not
-cover, and the formula runs instead.
+A kernel is ``kernel(xp, *arrays, **options)`` with the body's arrays (already resolved,
+cast and reconciled) and options. It is called only for the common call (``"mean"``, no
+``sample_weight`` or ``mask``, a non-empty batch) and returns that mean, or
+``NotImplemented`` for options it does not cover, and the formula runs instead.
 
 ``arrayloss.native_kernels(False)`` (a context manager, or a global switch when called
 without ``with``) runs the plain formula everywhere; so does the environment variable

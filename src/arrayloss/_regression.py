@@ -53,13 +53,10 @@ def mean_squared_error(xp: Any, y_true: Any, y_pred: Any) -> Any:
 
 
 @mean_squared_error.native("torch")
-def _mse_torch(xp: Any, y_true: Any, y_pred: Any, *, reduction: str) -> Any:
+def _mse_torch(xp: Any, y_true: Any, y_pred: Any) -> Any:
     # F.mse_loss is (ŷ - y)² and its mean in one fused kernel each way; the same values
-    # and gradients (both inputs) as the formula. The arrays are torch tensors, so torch
-    # is imported already.
-    if reduction != "mean":
-        return NotImplemented
-    from torch.nn import functional
+    # and gradients (both inputs) as the formula.
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     return functional.mse_loss(y_pred, y_true, reduction="mean")
 
@@ -160,11 +157,9 @@ def huber(xp: Any, y_true: Any, y_pred: Any, *, delta: Positive = 1.0) -> Any:
 
 
 @huber.native("torch")
-def _huber_torch(xp: Any, y_true: Any, y_pred: Any, *, delta: float, reduction: str) -> Any:
+def _huber_torch(xp: Any, y_true: Any, y_pred: Any, *, delta: float) -> Any:
     # F.huber_loss: the same two branches, the knot on the inner one (gradient δ·sign e).
-    if reduction != "mean":
-        return NotImplemented
-    from torch.nn import functional
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     return functional.huber_loss(y_pred, y_true, delta=delta, reduction="mean")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["align_leading", "reconcile_labels", "reconcile_pair", "same_shape"]
+__all__ = ["align_leading", "known_size", "reconcile_labels", "reconcile_pair", "same_shape"]
 
 
 def reconcile_pair(xp: Any, a: Any, b: Any, *, names: tuple[str, str] = ("y_true", "y_pred")):
@@ -75,14 +75,15 @@ def align_leading(xp: Any, x: Any, shape: tuple[int, ...], *, name: str) -> Any:
 def _fits(size: Any, target: Any) -> bool:
     """Whether an axis of ``size`` broadcasts to ``target``; an unknown size (None, or
     NaN on Dask after boolean indexing) is accepted where the rule cannot be decided."""
-    return size == 1 or size == target or not _known(size) or not _known(target)
+    return size == 1 or size == target or not known_size(size) or not known_size(target)
 
 
-def _known(size: Any) -> bool:
+def known_size(size: Any) -> bool:
+    """Whether an axis size is known: not None (the standard's unknown) nor NaN (Dask's)."""
     return size is not None and size == size  # NaN is the only value not equal to itself
 
 
 def same_shape(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     """Equal shapes, an unknown size matching any size (Dask's NaN, the standard's None)."""
     return len(a) == len(b) and all(
-        s == t or not _known(s) or not _known(t) for s, t in zip(a, b, strict=True))
+        s == t or not known_size(s) or not known_size(t) for s, t in zip(a, b, strict=True))

@@ -29,10 +29,10 @@ class Case:
     reference: Callable[..., np.ndarray]
     options: dict[str, Any] = field(default_factory=dict)
     label: str = "random"
-    # Inputs differentiated in the gradient checks (indices into the inputs); by default
-    # every float input: targets, variances and embeddings have gradients too (SPEC
-    # section 6), not only the prediction.
-    grad_inputs: tuple[int, ...] | None = None
+    # Inputs differentiated in the gradient checks (indices into the inputs); empty, the
+    # default, is every float input: targets, variances and embeddings have gradients too
+    # (SPEC section 6), not only the prediction.
+    grad_inputs: tuple[int, ...] = ()
     # Inputs that are data of the computation dtype (the rest, labels, keep theirs).
     float_inputs: tuple[int, ...] | None = None
     # Whether finite differences are meaningful here (False at kinks and clamps).
@@ -48,7 +48,7 @@ class Case:
     function: Callable[..., Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if self.grad_inputs is None:
+        if not self.grad_inputs:
             count = len(self.inputs())
             object.__setattr__(self, "grad_inputs", self.float_indices(count))
 
