@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from table import Table  # benchmarks/table.py, beside this script
 
 import arrayloss
 
@@ -174,18 +175,11 @@ def main() -> None:
     pairs = (torch_pairs(args.size, args.classes) + torch_small_pairs()
              + jax_pairs(args.size, args.classes) + numpy_pairs(args.size, args.classes))
     print(f"N={args.size}, C={args.classes}, median of {args.repeat} interleaved runs")
-    if args.markdown:
-        print("\n| pair | arrayloss | native | ratio |\n|---|---:|---:|---:|")
-    else:
-        print(f"{'pair':56} {'arrayloss':>11} {'native':>11} {'ratio':>7}")
+    table = Table(("pair", "arrayloss", "native", "ratio"), markdown=args.markdown)
     for name, ours, native in pairs:
         t_ours, t_native = _interleaved_medians(ours, native, args.repeat)
-        ratio = t_ours / t_native
-        if args.markdown:
-            print(f"| {name} | {t_ours * 1e3:.3f} ms | {t_native * 1e3:.3f} ms | {ratio:.2f} |")
-        else:
-            print(f"{name:56} {t_ours * 1e3:9.3f}ms {t_native * 1e3:9.3f}ms {ratio:7.2f}")
-
+        table.row((name, f"{t_ours * 1e3:.3f} ms", f"{t_native * 1e3:.3f} ms",
+                   f"{t_ours / t_native:.2f}"))
 
 if __name__ == "__main__":
     main()

@@ -15,11 +15,13 @@ import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
+from table import Table  # benchmarks/table.py, beside this script
 
 import arrayloss
 
 
 def _peak(fn: Callable[[], object]) -> int:
+    fn()  # warm-up: one-time allocations (caches, imports) are not the loss's
     tracemalloc.start()
     tracemalloc.reset_peak()
     fn()
@@ -58,15 +60,9 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
     print(f"{args.size} float64 elements; peak extra memory / prediction size")
-    if args.markdown:
-        print("\n| loss | arrayloss | NumPy expression |\n|---|---:|---:|")
+    table = Table(("loss", "arrayloss", "NumPy expression"), markdown=args.markdown, width=28)
     for name, size, ours, expression in pairs(args.size):
-        mine, theirs = _peak(ours) / size, _peak(expression) / size
-        if args.markdown:
-            print(f"| {name} | {mine:.2f}× | {theirs:.2f}× |")
-        else:
-            print(f"{name:28} {mine:6.2f}x {theirs:6.2f}x")
-
+        table.row((name, f"{_peak(ours) / size:.2f}×", f"{_peak(expression) / size:.2f}×"))
 
 if __name__ == "__main__":
     main()
