@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arrayloss import _registry, define_loss
+from arrayloss import define_loss
 from arrayloss.conformance import available_backends
 from arrayloss.conformance.cases import Case
 from arrayloss.conformance.gradients import (
@@ -26,6 +26,7 @@ from arrayloss.conformance.gradients import (
 from arrayloss.conformance.matrix import run_matrix
 from arrayloss.conformance.runner import LIGHT_VARIANTS, check_dtypes
 from arrayloss.conformance.transforms import available_transforms
+from arrayloss.core import registry as _registry
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # 0·log 0 on purpose
 

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 import arrayloss
-from arrayloss._gradients_core import has_closed_form
-from arrayloss._options import Boolean, Interval, OptionalInt
-from arrayloss._registry import entries
 from arrayloss.conformance import all_cases
 from arrayloss.conformance.backends import backend
 from arrayloss.conformance.plan import first_case_per_loss
 from arrayloss.conformance.runner import prepare_inputs
+from arrayloss.core.chain_rule import has_closed_form
+from arrayloss.core.options import Boolean, Interval, OptionalInt
+from arrayloss.core.registry import entries
 
 torch = pytest.importorskip("torch")
 jax = pytest.importorskip("jax")

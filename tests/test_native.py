@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import arrayloss
-from arrayloss._registry import entries
+from arrayloss.core.registry import entries
 
 torch = pytest.importorskip("torch")
 

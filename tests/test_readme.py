@@ -51,7 +51,7 @@ def test_list_command_prints_every_loss():
 
 
 def test_the_loss_table_lists_every_loss_and_alias():
-    from arrayloss._registry import entries
+    from arrayloss.core.registry import entries
 
     for entry in entries():
         assert f"`{entry.name}(" in README, entry.name

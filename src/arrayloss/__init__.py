@@ -6,38 +6,35 @@ computation dtype. See ``docs/`` for the shared rules and each family's conventi
 """
 
 from ._boosting import BoostingObjective, boosting_objective
-from ._crossentropy import (
+from ._gradients import gradient, has_closed_form, hessian_diagonal, value_and_gradient
+from .core.define import PerSample, define_loss
+from .core.native import native_kernels
+from .core.registry import available, get
+from .losses.crossentropy import (
     binary_crossentropy,
     categorical_crossentropy,
     kl_divergence,
     negative_log_likelihood,
     sparse_categorical_crossentropy,
 )
-from ._ctc import ctc
-from ._define import PerSample, define_loss
-from ._encoding import one_hot, to_categorical
-from ._focal import binary_focal_crossentropy, categorical_focal_crossentropy
-from ._gradients import gradient, has_closed_form, hessian_diagonal, value_and_gradient
-from ._margin import categorical_hinge, hinge, squared_hinge
-from ._metric_learning import contrastive, ntxent, triplet_margin
-from ._native import native_kernels
-from ._penalties import l1, l1_l2, l2
-from ._registry import available, get
-from ._regression import (
+from .losses.encoding import one_hot, to_categorical
+from .losses.focal import binary_focal_crossentropy, categorical_focal_crossentropy
+from .losses.margin import categorical_hinge, hinge, squared_hinge
+from .losses.metric_learning import contrastive, ntxent, triplet_margin
+from .losses.penalties import l1, l1_l2, l2
+from .losses.regression import (
     cosine_similarity,
     gaussian_nll,
-    huber,
-    log_cosh,
     mean_absolute_error,
     mean_absolute_percentage_error,
     mean_squared_error,
     mean_squared_logarithmic_error,
     poisson,
     poisson_nll,
-    quantile,
-    tukey_biweight,
 )
-from ._segmentation import dice, jaccard, tversky
+from .losses.robust import huber, log_cosh, quantile, tukey_biweight
+from .losses.segmentation import dice, jaccard, tversky
+from .losses.sequence import ctc
 
 # Keras's short names, bound to the same functions.
 mse = mean_squared_error

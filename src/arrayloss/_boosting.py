@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ._gradients_core import _loss_spec, evaluate, form_of
-from ._options import check_number
+from .core.chain_rule import _loss_spec, evaluate, form_of
+from .core.options import check_number
 
 __all__ = ["BoostingObjective", "boosting_objective"]
 

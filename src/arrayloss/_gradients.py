@@ -13,12 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import (  # noqa: F401  (registers the closed forms)
-    _gradients_classification,
-    _gradients_regression,
-    _gradients_structured,
-)
-from ._gradients_core import closed_form_names, evaluate, has_closed_form, no_closed_form
+from .core.chain_rule import closed_form_names, evaluate, has_closed_form
 
 __all__ = [
     "closed_form_names",
@@ -29,18 +24,6 @@ __all__ = [
 ]
 
 Loss = str | Callable[..., Any]
-
-_SEVERAL_INPUTS = "its value couples several inputs through {what}, so the loss is " \
-    "differentiated by autodiff only"
-for _name, _what in (
-    ("dice", "batch-wide overlap sums"),
-    ("tversky", "batch-wide overlap sums"),
-    ("jaccard", "batch-wide overlap sums"),
-    ("triplet_margin", "three embeddings and their distances"),
-    ("ntxent", "a similarity matrix over the whole batch"),
-    ("ctc", "the forward-backward recursion over alignments"),
-):
-    no_closed_form(_name, _SEVERAL_INPUTS.format(what=_what))
 
 
 def gradient(loss: Loss, /, *arrays: Any, **options: Any) -> Any:

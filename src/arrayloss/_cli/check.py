@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             return _error(args, str(error))
     losses = list(args.loss or [])
     if args.family:
-        from .._registry import entries
+        from ..core.registry import entries
 
         families = {e.family for e in entries()}
         unknown = sorted(set(args.family) - families)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .._registry import entries
+from ..core.registry import entries
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -100,7 +100,7 @@ _CHECKS = (
 
 def _closed_forms(loss: str, options: dict[str, Any], *arrays: Any,
                   **extra: Any) -> tuple[Any, Any, Any, Any]:
-    from .._gradients_core import evaluate
+    from ..core.chain_rule import evaluate
 
     mean = evaluate(loss, arrays, dict(options), hessian=True)
     weighted = evaluate(loss, arrays, dict(options, reduction="weighted_mean", **extra))

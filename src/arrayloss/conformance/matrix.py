@@ -290,7 +290,7 @@ def _extra(results: list[Result], extra: Any, mine: list[Case], chosen: list[Bac
 def default_losses() -> list[str]:
     """Every public loss (the penalties ``l1``, ``l2``, ``l1_l2`` are regularizers of
     weights, with no targets, reductions or per-sample values: not in the matrix)."""
-    from .._registry import entries
+    from ..core.registry import entries
 
     return [e.name for e in entries() if e.family != "penalty"]
 

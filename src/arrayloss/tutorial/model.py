@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace
 
-from .._stable import log_softmax, sigmoid
+from ..core.stable import log_softmax, sigmoid
 
 __all__ = ["OUTPUTS", "activate", "backward", "forward", "hidden_layer", "init_params",
            "layers", "metric", "sgd_momentum", "take_rows", "zeros_like_params"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._classification import CLASSIFICATION
-from ._define import define_loss
-from ._stable import positive_part, reduce_max
+from ..core.chain_rule import closed_form
+from ..core.define import define_loss
+from ..core.stable import positive_part, reduce_max
+from ._classes import CLASSIFICATION
 
 __all__ = ["categorical_hinge", "hinge", "squared_hinge"]
 
@@ -41,6 +42,14 @@ def hinge(xp: Any, y_true: Any, y_pred: Any) -> Any:
     return positive_part(1.0 - _signed(xp, y_true) * y_pred)
 
 
+@closed_form("hinge", zero_hessian=True)
+def _hinge(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    s = _signed(xp, y_true)
+    zero = xp.zeros_like(y_pred)
+    # max(1 - s·ŷ, 0) has slope 0 at the margin (positive_part's convention).
+    return xp.where(1.0 - s * y_pred > 0, -s + zero, zero), zero
+
+
 @define_loss("squared_hinge", family=CLASSIFICATION)
 def squared_hinge(xp: Any, y_true: Any, y_pred: Any) -> Any:
     r"""Squared hinge loss, averaged over ``axis`` (default: the last axis).
@@ -55,6 +64,15 @@ def squared_hinge(xp: Any, y_true: Any, y_pred: Any) -> Any:
     Array([4.], dtype=array_api_strict.float64)
     """
     return positive_part(1.0 - _signed(xp, y_true) * y_pred) ** 2
+
+
+@closed_form("squared_hinge")
+def _squared_hinge(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    s = _signed(xp, y_true)
+    margin = 1.0 - s * y_pred
+    active = margin > 0
+    zero = xp.zeros_like(y_pred)
+    return xp.where(active, -2.0 * s * margin, zero), xp.where(active, 2.0 * s * s + zero, zero)
 
 
 @define_loss("categorical_hinge", family=CLASSIFICATION, kind="axis")
@@ -78,3 +96,17 @@ def categorical_hinge(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...
     positive = xp.sum(y_true * y_pred, axis=axis)
     negative = reduce_max((1.0 - y_true) * y_pred, axis=axis)
     return positive_part(negative - positive + 1.0)
+
+
+@closed_form("categorical_hinge", zero_hessian=True)
+def _categorical_hinge(xp: Any, y_true: Any, y_pred: Any, *,
+                       axis: tuple[int, ...]) -> tuple[Any, Any]:
+    others = (1.0 - y_true) * y_pred
+    largest = xp.max(others, axis=axis, keepdims=True)
+    # The max's gradient is shared equally by tied maxima (JAX's rule for reduce_max).
+    ties = xp.astype(others == largest, y_pred.dtype)
+    d_negative = (1.0 - y_true) * ties / xp.sum(ties, axis=axis, keepdims=True)
+    positive = xp.sum(y_true * y_pred, axis=axis, keepdims=True)
+    active = largest - positive + 1.0 > 0
+    zero = xp.zeros_like(y_pred)
+    return xp.where(active, d_negative - y_true, zero), zero

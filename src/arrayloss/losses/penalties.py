@@ -12,11 +12,11 @@ from typing import Any
 
 import array_api_compat
 
-from ._namespace import resolve
-from ._options import check_number
-from ._reduction import as_array
-from ._registry import register
-from ._stable import absolute
+from ..core.namespace import resolve
+from ..core.options import check_number
+from ..core.reduction import as_array
+from ..core.registry import register
+from ..core.stable import absolute
 
 __all__ = ["l1", "l1_l2", "l2"]
 

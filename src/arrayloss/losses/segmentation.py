@@ -22,12 +22,13 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from ._define import define_loss
-from ._namespace import option_array
-from ._options import Flag, NonNegative, check_axis, check_number
-from ._reduction import as_array
-from ._shapes import reconcile_pair
-from ._stable import log_softmax, sigmoid
+from ..core.chain_rule import no_closed_form
+from ..core.define import define_loss
+from ..core.namespace import option_array
+from ..core.options import Flag, NonNegative, check_axis, check_number
+from ..core.reduction import as_array
+from ..core.shapes import reconcile_pair
+from ..core.stable import log_softmax, sigmoid
 
 __all__ = ["dice", "jaccard", "tversky"]
 
@@ -160,6 +161,13 @@ def dice(xp: Any, y_true: Any, y_pred: Any, *, smooth: NonNegative = 1e-7,
                     ignore_background=ignore_background, axis=axis)
 
 
+no_closed_form(
+    "dice",
+    "its value couples a whole batch through the overlap sums, "
+    "so it is differentiated by autodiff only",
+)
+
+
 @define_loss("tversky", family=_SEGMENTATION, kind="custom")
 def tversky(xp: Any, y_true: Any, y_pred: Any, *, alpha: NonNegative = 0.5, beta: NonNegative = 0.5,
             smooth: NonNegative = 1e-7, from_logits: Flag = False, class_axis: int | None = None,
@@ -189,6 +197,13 @@ def tversky(xp: Any, y_true: Any, y_pred: Any, *, alpha: NonNegative = 0.5, beta
                     ignore_background=ignore_background, axis=axis)
 
 
+no_closed_form(
+    "tversky",
+    "its value couples a whole batch through the overlap sums, "
+    "so it is differentiated by autodiff only",
+)
+
+
 @define_loss("jaccard", family=_SEGMENTATION, aliases=("iou",), kind="custom")
 def jaccard(xp: Any, y_true: Any, y_pred: Any, *, smooth: NonNegative = 1e-7,
             from_logits: Flag = False, class_axis: int | None = None, class_weight: Any = None,
@@ -212,3 +227,10 @@ def jaccard(xp: Any, y_true: Any, y_pred: Any, *, smooth: NonNegative = 1e-7,
     return _overlap(xp, y_true, y_pred, alpha=1.0, beta=1.0, smooth=smooth,
                     from_logits=from_logits, class_axis=class_axis, class_weight=class_weight,
                     ignore_background=ignore_background, axis=axis)
+
+
+no_closed_form(
+    "jaccard",
+    "its value couples a whole batch through the overlap sums, "
+    "so it is differentiated by autodiff only",
+)

@@ -2,7 +2,15 @@ r"""Regression losses: each body is its formula; the shared core does the rest.
 
 Element-wise losses average over the last axis of inputs with 2 or more axes (Keras's
 ``axis=-1``) and give one value per element of 1-D inputs. ``e`` below is the error
-``y_pred - y_true`` unless a formula says otherwise.
+``y_pred - y_true`` unless a formula says otherwise. The robust losses (Huber, log-cosh,
+quantile, Tukey) are in ``robust.py``.
+Each loss is followed by its closed-form derivatives (``closed_form``: the first and
+second derivative of the body with respect to the prediction, used by
+:func:`arrayloss.gradient` and the boosting objectives; see ``core/chain_rule.py``) and,
+where a framework has one that is provably the same, its native kernel. At a kink a
+derivative is the one ``jax.grad`` gives for the formula itself: ``absolute`` has slope +1
+at 0, the quantile loss takes its ``y ≥ ŷ`` branch, Huber's and Tukey's knots belong to the
+inner branch. The Hessian of a piecewise-linear loss is 0 almost everywhere and 0 here.
 """
 
 from __future__ import annotations
@@ -10,24 +18,29 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._autodiff import stop_gradient
-from ._define import define_loss
-from ._options import Flag, NonNegative, OpenFraction, Positive
-from ._stable import absolute, clamp_negative, unit_vectors, xlogy
+from ..core.autodiff import stop_gradient
+from ..core.chain_rule import closed_form, constant
+from ..core.define import define_loss
+from ..core.options import Flag, NonNegative, Positive
+from ..core.stable import (
+    absolute,
+    absolute_slope,
+    clamp_negative,
+    safe_divide,
+    safe_sqrt,
+    unit_vectors,
+    xlogy,
+)
 
 __all__ = [
     "cosine_similarity",
     "gaussian_nll",
-    "huber",
-    "log_cosh",
     "mean_absolute_error",
     "mean_absolute_percentage_error",
     "mean_squared_error",
     "mean_squared_logarithmic_error",
     "poisson",
     "poisson_nll",
-    "quantile",
-    "tukey_biweight",
 ]
 
 _REGRESSION = "regression"
@@ -61,6 +74,11 @@ def _mse_torch(xp: Any, y_true: Any, y_pred: Any) -> Any:
     return functional.mse_loss(y_pred, y_true, reduction="mean")
 
 
+@closed_form("mean_squared_error")
+def _mse(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    return 2.0 * (y_pred - y_true), constant(y_pred, 2.0)
+
+
 @define_loss("mean_absolute_error", family=_REGRESSION, aliases=("mae",))
 def mean_absolute_error(xp: Any, y_true: Any, y_pred: Any) -> Any:
     r"""Mean absolute error.
@@ -77,6 +95,11 @@ def mean_absolute_error(xp: Any, y_true: Any, y_pred: Any) -> Any:
     Array([0.5, 2. ], dtype=array_api_strict.float64)
     """
     return absolute(y_pred - y_true)
+
+
+@closed_form("mean_absolute_error", zero_hessian=True)
+def _mae(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    return absolute_slope(y_pred - y_true), xp.zeros_like(y_pred)
 
 
 @define_loss("mean_absolute_percentage_error", family=_REGRESSION, aliases=("mape",))
@@ -100,6 +123,14 @@ def mean_absolute_percentage_error(
     magnitude = absolute(y_true)
     denominator = xp.where(magnitude < epsilon, xp.full_like(magnitude, epsilon), magnitude)
     return 100.0 * absolute(y_true - y_pred) / denominator
+
+
+@closed_form("mean_absolute_percentage_error", zero_hessian=True)
+def _mape(xp: Any, y_true: Any, y_pred: Any, *, epsilon: float) -> tuple[Any, Any]:
+    magnitude = xp.where(y_true < 0, -y_true, y_true)
+    denominator = xp.where(magnitude < epsilon, constant(magnitude, epsilon), magnitude)
+    # The body is 100·|y - ŷ|/den: the slope of |d| at d = y - ŷ, times dd/dŷ = -1.
+    return -100.0 * absolute_slope(y_true - y_pred) / denominator, xp.zeros_like(y_pred)
 
 
 @define_loss("mean_squared_logarithmic_error", family=_REGRESSION, aliases=("msle",))
@@ -129,114 +160,37 @@ def mean_squared_logarithmic_error(
     return (xp.log1p(y_pred) - xp.log1p(y_true)) ** 2
 
 
-@define_loss("huber", family=_REGRESSION, aliases=("huber_loss",))
-def huber(xp: Any, y_true: Any, y_pred: Any, *, delta: Positive = 1.0) -> Any:
-    r"""Huber loss.
-
-    .. math:: \ell = \operatorname{mean}_{axis} \begin{cases}
-              \tfrac12 e^2 & |e| \le \delta \\ \delta(|e| - \tfrac12\delta) & |e| > \delta
-              \end{cases}
-
-    Keras ``huber``, PyTorch ``F.huber_loss(delta=...)``, optax ``huber_loss``. PyTorch's
-    ``F.smooth_l1_loss(beta=b)`` is ``huber(delta=b) / b``. Both branches are finite and
-    meet with the same slope, so the gradient at the knot ``|e| = δ`` is ``δ·sign(e)``
-    from either side.
-
-    >>> import array_api_strict as xp
-    >>> import arrayloss
-    >>> arrayloss.huber(xp.asarray([0.0, 0.0]), xp.asarray([0.5, 3.0]), reduction="none")
-    Array([0.125, 2.5  ], dtype=array_api_strict.float64)
-    """
-    error = y_pred - y_true
-    size = absolute(error)
-    # The knot |e| = δ belongs to the inner branch: one gradient δ·sign(e) from either
-    # side, and the second derivative 1 there on every backend (a clip-based form would
-    # leave that to each backend's tie rule). NaN fails the test and takes the outer
-    # branch, where it stays NaN. On torch the common call runs F.huber_loss (below).
-    return xp.where(size <= delta, 0.5 * error**2, delta * (size - 0.5 * delta))
-
-
-@huber.native("torch")
-def _huber_torch(xp: Any, y_true: Any, y_pred: Any, *, delta: float) -> Any:
-    # F.huber_loss: the same two branches, the knot on the inner one (gradient δ·sign e).
-    from torch.nn import functional  # ok: torch kernel, torch tensors only
-
-    return functional.huber_loss(y_pred, y_true, delta=delta, reduction="mean")
-
-
-@define_loss("log_cosh", family=_REGRESSION, aliases=("logcosh",))
-def log_cosh(xp: Any, y_true: Any, y_pred: Any) -> Any:
-    r"""Logarithm of the hyperbolic cosine of the error.
-
-    .. math:: \ell = \operatorname{mean}_{axis} \log\cosh e
-              = |e| + \operatorname{softplus}(-2|e|) - \log 2
-
-    The right-hand form never overflows: ``cosh(100)`` is inf in float32, while
-    ``softplus(-2|e|)`` lies in ``(0, log 2]``, so an error of ±2e38 in float32 is exact
-    (Keras's and optax's ``e + softplus(-2e)`` reaches inf there: ``-2e`` overflows). The
-    slope at 0 is ``sign(e)·(1 - 2·sigmoid(0)) = 0`` whichever side ``|e|`` takes.
-    torchmetrics' ``log_cosh_error`` overflows at an error of 100.
-
-    >>> import array_api_strict as xp
-    >>> import arrayloss
-    >>> arrayloss.log_cosh(xp.asarray([0.0]), xp.asarray([1e4], dtype=xp.float32))
-    Array(9999.307, dtype=array_api_strict.float32)
-    """
-    # Native abs: its subgradient at 0 (0 on PyTorch, 1 on JAX) is multiplied by
-    # 1 - 2·sigmoid(0) = 0, so every backend has the slope 0 there.
-    size = xp.abs(y_pred - y_true)
-    # softplus(-2|e|) = log1p(exp(-|e|)²): exp(-|e|) only underflows (to 0, exactly the
-    # limit), where -2|e| itself would overflow for |e| above half the largest float.
-    return size + xp.log1p(xp.exp(-size) ** 2) - math.log(2.0)
-
-
-@define_loss("quantile", family=_REGRESSION, aliases=("pinball", "pinball_loss"))
-def quantile(xp: Any, y_true: Any, y_pred: Any, *, q: OpenFraction = 0.5) -> Any:
-    r"""Quantile (pinball) loss for the quantile ``q``.
-
-    .. math:: \ell = \operatorname{mean}_{axis} \max(q\,(y - \hat y), (q - 1)(y - \hat y))
-
-    scikit-learn ``mean_pinball_loss(alpha=q)``. At ``ŷ = y`` the gradient with respect to
-    ``ŷ`` is ``-q`` on every backend (the branch for ``y ≥ ŷ``).
-
-    >>> import array_api_strict as xp
-    >>> import arrayloss
-    >>> arrayloss.quantile(xp.asarray([1.0, 1.0]), xp.asarray([0.0, 2.0]), q=0.9,
-    ...                    reduction="none")
-    Array([0.9, 0.1], dtype=array_api_strict.float64)
-    """
-    under = y_true - y_pred
-    return xp.where(under >= 0, q * under, (q - 1.0) * under)
-
-
-@define_loss("tukey_biweight", family=_REGRESSION, aliases=("tukey",))
-def tukey_biweight(xp: Any, y_true: Any, y_pred: Any, *, c: Positive = 4.685) -> Any:
-    r"""Tukey's biweight (bisquare) loss, a redescending robust loss.
-
-    .. math:: \ell = \operatorname{mean}_{axis} \begin{cases}
-              \frac{c^2}{6}\left(1 - (1 - (e/c)^2)^3\right) & |e| \le c \\
-              \frac{c^2}{6} & |e| > c \end{cases}
-
-    statsmodels ``TukeyBiweight(c).rho``; ``c = 4.685`` gives 95% efficiency under
-    Gaussian noise. Errors beyond ``c`` have zero gradient: outliers are ignored.
-
-    >>> import array_api_strict as xp
-    >>> import arrayloss
-    >>> arrayloss.tukey(xp.asarray([0.0, 0.0]), xp.asarray([0.0, 10.0]), c=3.0,
-    ...                 reduction="none")
-    Array([0. , 1.5], dtype=array_api_strict.float64)
-    """
-    ratio_sq = ((y_pred - y_true) / c) ** 2
-    plateau = c**2 / 6.0
-    inside = plateau * (1.0 - (1.0 - ratio_sq) ** 3)
-    # Tested as "beyond c" so that NaN (every comparison false) stays on the NaN branch.
-    return xp.where(ratio_sq > 1.0, xp.full_like(ratio_sq, plateau), inside)
+@closed_form("mean_squared_logarithmic_error")
+def _msle(xp: Any, y_true: Any, y_pred: Any, *, clip_negative: bool) -> tuple[Any, Any]:
+    zero = xp.zeros_like(y_pred)
+    if clip_negative:
+        # The clamp acts on negative values only (clamp_negative): slope 1 at 0.
+        active = y_pred >= 0
+        y_true = xp.where(y_true < 0, xp.zeros_like(y_true), y_true)
+        y_pred = xp.where(active, y_pred, zero)
+    residual = xp.log1p(y_pred) - xp.log1p(y_true)
+    inverse = 1.0 / (1.0 + y_pred)
+    d1 = 2.0 * residual * inverse
+    d2 = 2.0 * (1.0 - residual) * inverse**2
+    if clip_negative:
+        d1, d2 = xp.where(active, d1, zero), xp.where(active, d2, zero)
+    return d1, d2
 
 
 def _poisson_values(xp: Any, y_true: Any, y_pred: Any, log_input: bool, epsilon: float) -> Any:
     if log_input:  # y_pred is the log of the rate: exp(x) - y·x
         return xp.exp(y_pred) - y_true * y_pred
     return y_pred - y_true * xp.log(y_pred + epsilon)
+
+
+def _poisson_derivatives(xp: Any, y_true: Any, y_pred: Any, log_input: bool,
+                         epsilon: float) -> tuple[Any, Any]:
+    if log_input:  # exp(x) - y·x
+        rate = xp.exp(y_pred)
+        return rate - y_true, rate
+    # ŷ - y·log(ŷ + ε): 1 - y/(ŷ + ε) and y/(ŷ + ε)².
+    ratio = y_true / (y_pred + epsilon)
+    return 1.0 - ratio, ratio / (y_pred + epsilon)
 
 
 @define_loss("poisson", family=_REGRESSION)
@@ -259,6 +213,12 @@ def poisson(
     2.0
     """
     return _poisson_values(xp, y_true, y_pred, log_input, epsilon)
+
+
+@closed_form("poisson")
+def _poisson(xp: Any, y_true: Any, y_pred: Any, *, log_input: bool,
+             epsilon: float) -> tuple[Any, Any]:
+    return _poisson_derivatives(xp, y_true, y_pred, log_input, epsilon)
 
 
 @define_loss("poisson_nll", family=_REGRESSION)
@@ -293,6 +253,13 @@ def poisson_nll(
         stirling = xlogy(safe_y, safe_y) - safe_y + 0.5 * xp.log(2.0 * math.pi * safe_y)
         values = values + xp.where(counted, stirling, xp.zeros_like(stirling))
     return values
+
+
+@closed_form("poisson_nll")
+def _poisson_nll(xp: Any, y_true: Any, y_pred: Any, *, log_input: bool, full: bool,
+                 epsilon: float) -> tuple[Any, Any]:
+    # The Stirling term of ``full`` depends on y_true only.
+    return _poisson_derivatives(xp, y_true, y_pred, log_input, epsilon)
 
 
 def _variance_like(xp: Any, var: Any, y_pred: Any) -> Any:
@@ -340,6 +307,16 @@ def gaussian_nll(
     return values + 0.5 * math.log(2.0 * math.pi) if full else values
 
 
+@closed_form("gaussian_nll")
+def _gaussian_nll(xp: Any, y_true: Any, y_pred: Any, var: Any, *, full: bool,
+                  eps: float) -> tuple[Any, Any]:
+    # With respect to the mean y_pred only: ½(y - ŷ)²/v gives (ŷ - y)/v and 1/v.
+    var = _variance_like(xp, var, y_pred)
+    var = xp.where(var < eps, xp.full_like(var, eps), var)
+    inverse = 1.0 / var
+    return (y_pred - y_true) * inverse, inverse + xp.zeros_like(y_pred)
+
+
 @define_loss("cosine_similarity", family=_REGRESSION, aliases=("cosine_proximity",),
              kind="axis")
 def cosine_similarity(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...]) -> Any:
@@ -363,3 +340,22 @@ def cosine_similarity(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...
     # cos(y, ŷ) = Σ u·û of the unit vectors: normalizing first keeps every product in
     # range (‖y‖·‖ŷ‖ and Σ y·ŷ over- or underflow for large or tiny vectors).
     return -xp.sum(unit_vectors(y_true, axis=axis) * unit_vectors(y_pred, axis=axis), axis=axis)
+
+
+@closed_form("cosine_similarity")
+def _cosine(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...]) -> tuple[Any, Any]:
+    # l = -s/(a·b) with s = Σ y·ŷ, a = ‖y‖, b = ‖ŷ‖:
+    #   dl/dŷ_i   = -y_i/(a b) + s ŷ_i/(a b³)
+    #   d²l/dŷ_i² = (2 y_i ŷ_i + s)/(a b³) - 3 s ŷ_i²/(a b⁵)
+    # and 0 where either vector is 0 (the loss is the constant 0 there, through
+    # safe_divide and safe_sqrt, whose gradients are 0 at 0).
+    dot = xp.sum(y_true * y_pred, axis=axis, keepdims=True)
+    a = safe_sqrt(xp.sum(y_true**2, axis=axis, keepdims=True))
+    b = safe_sqrt(xp.sum(y_pred**2, axis=axis, keepdims=True))
+    ab = a * b
+    inv_ab = safe_divide(xp.ones_like(ab), ab)  # 1/(a b), 0 for a zero vector
+    inv_b2 = safe_divide(xp.ones_like(b), b * b)  # 1/b², 0 for a zero prediction
+    d1 = -y_true * inv_ab + dot * y_pred * inv_ab * inv_b2
+    d2 = ((2.0 * y_true * y_pred + dot) * inv_ab * inv_b2
+          - 3.0 * dot * y_pred**2 * inv_ab * inv_b2**2)
+    return d1, d2

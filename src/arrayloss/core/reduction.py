@@ -7,7 +7,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from ._shapes import align_leading
+from .shapes import align_leading
 
 __all__ = ["as_array", "as_bool", "mean_over_axis", "plain_reduction", "reduce_values"]
 

@@ -32,11 +32,11 @@ from typing import Any, NamedTuple
 
 import array_api_compat
 
-from ._define import PerSample, bind, per_sample
-from ._namespace import numpy_quiet
-from ._reduction import as_bool, reduce_values
-from ._registry import get
-from ._shapes import align_leading
+from .define import PerSample, bind, per_sample
+from .namespace import numpy_quiet
+from .reduction import as_bool, reduce_values
+from .registry import get
+from .shapes import align_leading
 
 __all__ = [
     "ClosedForm",

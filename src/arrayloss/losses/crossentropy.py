@@ -1,6 +1,6 @@
 r"""Cross-entropy losses: binary, categorical, sparse (integer labels), NLL and KL.
 
-Probabilities go through :func:`~arrayloss._stable.log_probability` (the log floored at
+Probabilities go through :func:`~arrayloss.core.stable.log_probability` (the log floored at
 -100 as PyTorch does, never a 1e-7 clip); logits (``from_logits=True``) go through
 log-sigmoid or log-softmax, exact for logits of ``±1e4`` in float32.
 """
@@ -12,21 +12,26 @@ from typing import Any
 
 import numpy as np
 
-from ._classification import (
+from ..core.chain_rule import closed_form
+from ..core.define import PerSample, define_loss
+from ..core.namespace import option_array
+from ..core.options import Flag, Fraction, IgnoreIndex
+from ..core.stable import log_probability, times_log, xlogy
+from ._classes import (
     CLASSIFICATION,
     binary_logs,
+    binary_slopes,
     categorical_logs,
     check_class_axis,
     class_weight_array,
+    label_targets,
+    log_probability_slopes,
     pick,
     smooth_binary,
     smooth_categorical,
+    through_classes,
     usable_labels,
 )
-from ._define import PerSample, define_loss
-from ._namespace import option_array
-from ._options import Flag, Fraction, IgnoreIndex
-from ._stable import log_probability, times_log, xlogy
 
 __all__ = [
     "binary_crossentropy",
@@ -110,6 +115,16 @@ def _bce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
         logits, smooth_binary(y_true, label_smoothing), pos_weight=weight, reduction="mean")
 
 
+@closed_form("binary_crossentropy")
+def _bce(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_smoothing: float,
+         pos_weight: Any) -> tuple[Any, Any]:
+    y = smooth_binary(y_true, label_smoothing)
+    dp, ddp, dq, ddq = binary_slopes(xp, y_pred, from_logits)
+    positive = y if pos_weight is None else option_array(
+        xp, pos_weight, y_pred, name="pos_weight") * y
+    return -(positive * dp + (1.0 - y) * dq), -(positive * ddp + (1.0 - y) * ddq)
+
+
 @define_loss("categorical_crossentropy", family=CLASSIFICATION, aliases=("cce",), kind="axis")
 def categorical_crossentropy(
     xp: Any,
@@ -125,7 +140,7 @@ def categorical_crossentropy(
 
     .. math:: \ell = -\sum_c y_c \log p_c, \quad y \leftarrow y(1 - ls) + ls/C
 
-    ``p = softmax(y_pred)`` with ``from_logits=True`` (computed as ``log_softmax``);
+    ``p = softmax(y_pred)`` with ``from_logits=True`` (computed as ``logsoftmax_of``);
     probabilities are renormalized, ``p / Σ p``, as Keras does, then the log is floored
     at -100 (no 1e-7 clip). ``class_weight`` (one weight per class) gives each sample the
     weight ``Σ_c y_c w_c`` of its (unsmoothed) target, as Keras's ``fit(class_weight=)``
@@ -146,6 +161,14 @@ def categorical_crossentropy(
         return values
     weights = class_weight_array(xp, class_weight, y_pred, class_axis)
     return PerSample(values, weight=xp.sum(y_true * weights, axis=class_axis))
+
+
+@closed_form("categorical_crossentropy")
+def _cce(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_smoothing: float,
+         class_weight: Any, axis: tuple[int, ...]) -> tuple[Any, Any]:
+    # -Σ t_c s_c: f' = -t, f'' = 0 (class_weight is a per-sample weight of y_true only).
+    t = smooth_categorical(y_true, label_smoothing, y_pred.shape[axis[0]])
+    return through_classes(xp, y_pred, -t, xp.zeros_like(y_pred), from_logits, axis)
 
 
 def _indexed_loss(
@@ -244,6 +267,18 @@ def _scce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
                                  label_smoothing=label_smoothing)))
 
 
+@closed_form("sparse_categorical_crossentropy")
+def _scce(xp: Any, labels: Any, y_pred: Any, *, from_logits: bool, ignore_index: Any,
+          label_smoothing: float, class_weight: Any, axis: int) -> tuple[Any, Any]:
+    t, usable = label_targets(xp, labels, y_pred, axis, ignore_index, label_smoothing,
+                               class_weight)
+    g, h = through_classes(xp, y_pred, -t, xp.zeros_like(y_pred), from_logits, axis)
+    # An out-of-range label's value is a constant NaN and an ignored one a constant 0
+    # (through `where`): no gradient flows to their scores.
+    zero = xp.zeros_like(g)
+    return xp.where(usable, g, zero), xp.where(usable, h, zero)
+
+
 def _torch_label_mean(xp: Any, y_true: Any, scores: Any, axis: int, per_label: Any) -> Any:
     """The mean of a torch per-label loss with PyTorch's class axis 1 and arrayloss's rule
     for a label outside ``[0, C)``: NaN for its sample (PyTorch raises an index error)."""
@@ -299,6 +334,14 @@ def _nll_torch(xp: Any, y_true: Any, y_pred: Any, *, ignore_index: int | None,
         functional.nll_loss(scores, labels, reduction="none")))
 
 
+@closed_form("negative_log_likelihood")
+def _nll(xp: Any, labels: Any, y_pred: Any, *, ignore_index: Any, class_weight: Any,
+         axis: int) -> tuple[Any, Any]:
+    t, usable = label_targets(xp, labels, y_pred, axis, ignore_index, 0.0, None)
+    zero = xp.zeros_like(y_pred)
+    return xp.where(usable, -t, zero), zero  # linear in the log-probabilities
+
+
 @define_loss("kl_divergence", family=CLASSIFICATION,
              aliases=("kld", "kullback_leibler_divergence"), kind="axis")
 def kl_divergence(
@@ -322,3 +365,16 @@ def kl_divergence(
     """
     log_q = categorical_logs(xp, y_pred, True, axis) if from_logits else log_probability(y_pred)
     return xp.sum(xlogy(y_true, y_true) - times_log(y_true, log_q), axis=axis)
+
+
+@closed_form("kl_divergence")
+def _kld(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
+         axis: tuple[int, ...]) -> tuple[Any, Any]:
+    # Σ p log p - Σ p log q: only the second term depends on y_pred.
+    zero = xp.zeros_like(y_pred)
+    if from_logits:
+        return through_classes(xp, y_pred, -y_true, zero, True, axis)
+    # q itself, not renormalized: element by element; p = 0 contributes 0 (`where`).
+    d1, d2 = log_probability_slopes(xp, y_pred)
+    empty = y_true == 0
+    return xp.where(empty, zero, -y_true * d1), xp.where(empty, zero, -y_true * d2)

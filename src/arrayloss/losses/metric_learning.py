@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 from array_api_compat import device as _device
 
-from ._define import PerSample, define_loss
-from ._options import Flag, Interval, NonNegative, Positive
-from ._stable import logsumexp, positive_part, safe_divide, scaled_norm, softplus, unit_vectors
+from ..core.chain_rule import closed_form, no_closed_form
+from ..core.define import PerSample, define_loss
+from ..core.options import Flag, Interval, NonNegative, Positive
+from ..core.stable import logsumexp, positive_part, safe_divide, scaled_norm, softplus, unit_vectors
 
 __all__ = ["contrastive", "ntxent", "triplet_margin"]
 
@@ -67,6 +68,13 @@ def triplet_margin(xp: Any, anchor: Any, positive: Any, negative: Any, *,
     return positive_part(d_pos - d_neg + margin)
 
 
+no_closed_form(
+    "triplet_margin",
+    "its value couples three embeddings through their distances, "
+    "so it is differentiated by autodiff only",
+)
+
+
 @define_loss("contrastive", family=_METRIC, inputs=("y_true", "distance"),
              prediction="distance")
 def contrastive(xp: Any, y_true: Any, distance: Any, *, margin: NonNegative = 1.0) -> Any:
@@ -89,6 +97,19 @@ def contrastive(xp: Any, y_true: Any, distance: Any, *, margin: NonNegative = 1.
     """
     # (margin - d)² is differentiable at the hinge: the ReLU's kink is squared away.
     return (1.0 - y_true) * distance**2 + y_true * positive_part(margin - distance) ** 2
+
+
+@closed_form("contrastive")
+def _contrastive(xp: Any, y_true: Any, distance: Any, *, margin: float) -> tuple[Any, Any]:
+    # (1 - y)·d² + y·max(m - d, 0)²: 2(1 - y)·d - 2y·max(m - d, 0), and 2(1 - y) + 2y·[d < m]
+    # (the squared hinge is differentiable at d = m; its second derivative takes the
+    # outer branch there, as positive_part's `where` does).
+    inside = margin - distance > 0
+    zero = xp.zeros_like(distance)
+    push = xp.where(inside, margin - distance, zero)
+    gradient = 2.0 * (1.0 - y_true) * distance - 2.0 * y_true * push
+    hessian = 2.0 * (1.0 - y_true) + xp.where(inside, 2.0 * y_true + zero, zero)
+    return gradient, hessian
 
 
 @define_loss("ntxent", family=_METRIC, aliases=("info_nce",), kind="custom",
@@ -147,3 +168,10 @@ def ntxent(xp: Any, embeddings: Any, labels: Any, *, temperature: Positive = 0.0
     count = xp.sum(xp.astype(positive, logits.dtype), axis=1)
     values = safe_divide(xp.sum(pair, axis=1), count)
     return PerSample(values, mask=count > 0)
+
+
+no_closed_form(
+    "ntxent",
+    "its value couples the whole batch through a similarity matrix, "
+    "so it is differentiated by autodiff only",
+)

@@ -35,12 +35,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, cast
 
-from ._namespace import default_index, numpy_quiet, resolve
-from ._native import library_of, native_enabled
-from ._options import OptionCheck, check_axis, check_reduction, option_checks
-from ._reduction import as_bool, mean_over_axis, plain_reduction, reduce_values
-from ._registry import register
-from ._shapes import align_leading, known_size, reconcile_labels, reconcile_pair
+from .namespace import default_index, numpy_quiet, resolve
+from .native import library_of, native_enabled
+from .options import OptionCheck, check_axis, check_reduction, option_checks
+from .reduction import as_bool, mean_over_axis, plain_reduction, reduce_values
+from .registry import register
+from .shapes import align_leading, known_size, reconcile_labels, reconcile_pair
 
 __all__ = ["BoundCall", "LossFunction", "LossSpec", "PerSample", "bind", "define_loss",
            "per_sample"]

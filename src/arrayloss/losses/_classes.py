@@ -11,8 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._namespace import option_array
-from ._stable import log_probability, log_sigmoid, logsumexp, one_hot_like
+from ..core.namespace import option_array
+from ..core.stable import (
+    LOG_FLOOR,
+    LOG_FLOOR_SLOPE,
+    log_probability,
+    log_sigmoid,
+    logsumexp,
+    one_hot_like,
+    sigmoid,
+)
 
 __all__ = [
     "CLASSIFICATION",
@@ -138,3 +146,85 @@ def pick(xp: Any, values: Any, safe: Any, axis: int) -> Any:
     return xp.sum(xp.where(rows > 0, values, xp.zeros_like(values)), axis=axis)
 
 
+def log_probability_slopes(xp: Any, p: Any) -> tuple[Any, Any]:
+    """First and second derivative of ``log_probability(p)``: ``1/p`` and ``-1/p²``, or
+    ``1e12`` and 0 where the log is floored (``p ≤ 0`` or ``log p < -100``)."""
+    tiny = p <= 0
+    safe = xp.where(tiny, xp.ones_like(p), p)  # double where: no 1/0 in the unused branch
+    floored = tiny | (xp.log(safe) < LOG_FLOOR)
+    inverse = 1.0 / safe
+    return (xp.where(floored, xp.full_like(p, LOG_FLOOR_SLOPE), inverse),
+            xp.where(floored, xp.zeros_like(p), -inverse * inverse))
+
+
+def binary_slopes(xp: Any, y_pred: Any, from_logits: bool) -> tuple[Any, ...]:
+    """``(lp', lp'', lq', lq'')``: derivatives of ``log p`` and ``log(1 - p)``."""
+    if from_logits:
+        p, q = sigmoid(y_pred), sigmoid(-y_pred)  # both exact, no 1 - sigmoid cancellation
+        return q, -p * q, -p, -p * q
+    d_p, dd_p = log_probability_slopes(xp, y_pred)
+    d_q, dd_q = log_probability_slopes(xp, 1.0 - y_pred)
+    return d_p, dd_p, -d_q, dd_q
+
+
+def softmax_of(xp: Any, z: Any, axis: int | tuple[int, ...]) -> Any:
+    """``exp(z - m) / Σ exp(z - m)`` with the max shift ``m``, as the gradient of
+    ``logsumexp`` is: exact for logits of ±1e4 (``exp(z - logsumexp(z))`` would carry the
+    rounding of ``logsumexp ≈ 1e4`` in float32 into every probability)."""
+    shift = xp.max(z, axis=axis, keepdims=True)
+    # A row that is entirely -inf is shifted by 0, as in logsumexp.
+    shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
+    exponentials = xp.exp(z - shift)
+    return exponentials / xp.sum(exponentials, axis=axis, keepdims=True)
+
+
+def through_classes(xp: Any, y_pred: Any, f1: Any, f2: Any, from_logits: bool,
+                     axis: int | tuple[int, ...]) -> tuple[Any, Any]:
+    """Gradient and Hessian diagonal of ``Σ_c f(s_c)`` w.r.t. ``y_pred``, given
+    ``f1 = f'(s_c)`` and ``f2 = f''(s_c)`` per class, where ``s`` is the log-softmax of
+    logits or the floored log of the renormalized probabilities ``q = p/Σp``.
+
+    With ``J_cj = ds_c/dŷ_j`` and ``H_cj = d²s_c/dŷ_j²``: ``g_j = Σ_c f1_c J_cj`` and
+    ``h_j = Σ_c f2_c J_cj² + f1_c H_cj``. Logits: ``J_cj = δ_cj - p_j``,
+    ``H_cj = -p_j(1 - p_j)``. Probabilities (``L`` = ``log_probability``, ``S = Σp``):
+    ``J_cj = L'(q_c)(δ_cj - q_c)/S``, ``H_cj = (L''(q_c)(δ_cj - q_c)² - 2L'(q_c)(δ_cj -
+    q_c))/S²``. The sums over ``c`` expand into per-class terms and class-axis totals.
+    """
+    def total(x: Any) -> Any:
+        return xp.sum(x, axis=axis, keepdims=True)
+
+    if from_logits:
+        p = softmax_of(xp, y_pred, axis)
+        gradient = f1 - p * total(f1)
+        hessian = f2 * (1.0 - 2.0 * p) + p * p * total(f2) - p * (1.0 - p) * total(f1)
+        return gradient, hessian
+    size = total(y_pred)
+    q = y_pred / size
+    d1, d2 = log_probability_slopes(xp, q)
+    alpha = d1 / size  # J_cj = δ_cj·alpha_j + beta_c
+    beta = -d1 * q / size
+    gradient = f1 * alpha + total(f1 * beta)
+    second = f2 * (alpha * alpha + 2.0 * alpha * beta) + total(f2 * beta * beta)
+    curvature = (f1 * d2 * (1.0 - 2.0 * q) + total(f1 * d2 * q * q)
+                 - 2.0 * f1 * d1 + 2.0 * total(f1 * d1 * q)) / (size * size)
+    return gradient, second + curvature
+
+
+def label_targets(xp: Any, labels: Any, scores: Any, axis: int, ignore_index: Any,
+                   label_smoothing: float, class_weight: Any) -> tuple[Any, Any]:
+    """Per-class targets ``t`` with ``loss = -Σ t_c log p_c`` (PyTorch's smoothing, class
+    weights divided by the label's own weight ``w_y``, which the core multiplies back),
+    and where the sample's label is usable (in range and not ignored)."""
+    rows, valid, keep = label_rows(xp, labels, scores, axis, ignore_index)
+    targets = rows
+    if label_smoothing > 0:
+        spread = xp.ones_like(scores)
+        if class_weight is not None:
+            weights = class_weight_array(xp, class_weight, scores, axis)
+            own = xp.sum(rows * weights, axis=axis, keepdims=True)
+            own = xp.where(own == 0, xp.ones_like(own), own)  # as the loss's _nonzero
+            spread = weights / own + xp.zeros_like(scores)
+        num_classes = scores.shape[axis]
+        targets = (1.0 - label_smoothing) * rows + label_smoothing / num_classes * spread
+    usable = valid if keep is None else xp.logical_and(valid, keep)
+    return targets, xp.expand_dims(usable, axis=axis)

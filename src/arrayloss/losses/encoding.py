@@ -9,7 +9,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from ._namespace import default_float, default_index
+from ..core.namespace import default_float, default_index
 
 __all__ = ["one_hot", "to_categorical"]
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import array_api_compat
 
-from ._autodiff import stop_gradient
+from .autodiff import stop_gradient
 
 __all__ = [
     "absolute",
+    "absolute_slope",
     "clamp_negative",
     "log1mexp",
     "log_probability",
@@ -203,6 +204,13 @@ def absolute(x: Any) -> Any:
     if array_api_compat.is_torch_namespace(xp):
         return xp.where(x < 0, -x, x)
     return xp.abs(x)
+
+
+def absolute_slope(x: Any) -> Any:
+    """The slope of :func:`absolute` at ``x``: -1 below 0, +1 at and above 0 (and NaN
+    where ``x`` is NaN's ``where`` branch: +1; the chain rule restores NaN)."""
+    xp = _namespace(x)
+    return xp.where(x < 0, xp.full_like(x, -1.0), xp.full_like(x, 1.0))
 
 
 def positive_part(x: Any) -> Any:

@@ -23,10 +23,11 @@ from typing import Any
 
 from array_api_compat import device as _device
 
-from ._define import define_loss
-from ._namespace import default_index
-from ._options import Flag
-from ._stable import log_softmax
+from ..core.chain_rule import no_closed_form
+from ..core.define import define_loss
+from ..core.namespace import default_index
+from ..core.options import Flag
+from ..core.stable import log_softmax
 
 __all__ = ["ctc"]
 
@@ -169,6 +170,13 @@ def ctc(xp: Any, labels: Any, logits: Any, label_lengths: Any, logit_lengths: An
                     -likelihood)
     invalid = _invalid(xp, labels, label_lengths, logit_lengths, blank, classes, frames)
     return xp.where(invalid, xp.full_like(loss, math.nan), loss)
+
+
+no_closed_form(
+    "ctc",
+    "its value sums over alignments through the forward-backward recursion, "
+    "so it is differentiated by autodiff only",
+)
 
 
 def _check_inputs(xp: Any, labels: Any, logits: Any, label_lengths: Any, logit_lengths: Any,

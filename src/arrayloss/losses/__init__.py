@@ -1,0 +1,21 @@
+"""The losses, one module per family; each loss's formula, options, closed-form
+derivatives and native kernel side by side.
+
+Importing this package registers every loss, family by family (regression, robust,
+cross-entropy, focal, margin, segmentation, metric learning, sequence, penalties); that is
+the order of ``arrayloss.available()`` and ``python -m arrayloss list``.
+"""
+
+# isort: off
+# Each import registers the module's losses; the order of registration is the order above.
+from . import regression  # noqa: F401
+from . import robust  # noqa: F401
+from . import crossentropy  # noqa: F401
+from . import focal  # noqa: F401
+from . import margin  # noqa: F401
+from . import segmentation  # noqa: F401
+from . import metric_learning  # noqa: F401
+from . import sequence  # noqa: F401
+from . import penalties  # noqa: F401
+from . import encoding  # noqa: F401
+# isort: on
