@@ -1,10 +1,12 @@
 """Closed-form gradients and Hessian diagonals: the shared chain rule.
 
-Each loss with a closed form registers one *local* derivative function with
-:func:`closed_form`. It receives exactly what the loss's ``body`` receives (arrays of one
-namespace in the computation dtype, already reconciled; ``axis=`` for the ``"axis"`` and
-``"labels"`` kinds) and returns the first and second derivative of the body's output with
-respect to the prediction:
+Each loss with a closed form registers, beside its formula, one *local* derivative
+function with :func:`closed_form`. It receives exactly what the loss's ``body`` receives
+(arrays of one namespace in the computation dtype, already reconciled; ``axis=`` for the
+``"axis"`` and ``"labels"`` kinds) and is a generator: it yields the first derivative of
+the body's output with respect to the prediction, then the second. Only what is asked is
+computed: ``gradient`` stops after the first ``yield``, so a Hessian is never computed for
+nothing, and a derivative shares its intermediates with the second one.
 
 ``"elementwise"``
     ``d v_e / d ŷ_e`` and ``d² v_e / d ŷ_e²`` of each element value ``v_e``.
@@ -20,13 +22,19 @@ body's :class:`PerSample`), and the reduction, which is linear in the per-sample
 that of the sum of its output), ``w·m/Σm`` (``"mean"``) or ``w·m/Σw·m``
 (``"weighted_mean"``). The gradient is ``c_s/K · dv/dŷ`` and, because every per-sample
 value depends on its own elements only, the Hessian diagonal is ``c_s/K · d²v/dŷ²``.
+
+NaN in, NaN out: a derivative is NaN wherever the loss's value is NaN. A form declared
+``self_contained`` keeps NaN by its own formula (its first derivative is NaN wherever an
+input is) and its body adds no per-sample weight or mask; for it the gradient runs neither
+the loss's body nor a NaN mask, and the Hessian is NaN where the gradient is. For every
+other form the body runs and its NaN values mask both derivatives.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -36,7 +44,7 @@ from .define import PerSample, bind, per_sample
 from .namespace import numpy_quiet
 from .reduction import as_bool, reduce_values
 from .registry import get
-from .shapes import align_leading
+from .shapes import align_leading, known_size
 
 __all__ = [
     "ClosedForm",
@@ -54,24 +62,28 @@ class ClosedForm:
     """The local derivatives of one loss (see the module docstring)."""
 
     name: str
-    derivatives: Callable[..., tuple[Any, Any]]
+    derivatives: Callable[..., Iterator[Any]]
     # True where the Hessian is 0 almost everywhere (piecewise-linear losses): boosting
     # libraries then need a constant Hessian instead (see ``boosting_objective``).
     zero_hessian: bool = False
+    # True where the first derivative keeps NaN by itself and the body returns plain
+    # values (module docstring): the gradient needs no call of the body.
+    self_contained: bool = False
 
 
 _FORMS: dict[str, ClosedForm] = {}
 _MISSING: dict[str, str] = {}  # canonical name -> why there is no closed form
 
 
-def closed_form(name: str, *,
-                zero_hessian: bool = False) -> Callable[[Callable[..., Any]], Any]:
-    """Register ``derivatives(xp, *arrays, **options) -> (d1, d2)`` for the loss ``name``."""
+def closed_form(name: str, *, zero_hessian: bool = False,
+                self_contained: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    """Register the generator ``derivatives(xp, *arrays, **options)``, which yields the
+    first and then the second derivative, for the loss ``name`` (module docstring)."""
 
-    def decorate(derivatives: Callable[..., tuple[Any, Any]]) -> Callable[..., Any]:
+    def decorate(derivatives: Callable[..., Iterator[Any]]) -> Callable[..., Any]:
         if name in _FORMS:
             raise RuntimeError(f"a closed form for {name!r} is registered twice")
-        _FORMS[name] = ClosedForm(name, derivatives, zero_hessian)
+        _FORMS[name] = ClosedForm(name, derivatives, zero_hessian, self_contained)
         return derivatives
 
     return decorate
@@ -152,47 +164,79 @@ def evaluate(loss: str | Callable[..., Any], arrays: Sequence[Any], given: dict[
 def _evaluate(spec: Any, form: ClosedForm, call: Any, *, value: bool, gradient: bool,
               hessian: bool) -> Evaluation:
     xp = call.xp
-    result = spec.body(xp, *call.data, **call.body_axis, **call.options)
-    raw = result.values if isinstance(result, PerSample) else result
-    per_sample_values, weight, keep = per_sample(call, result)
-    # Elements averaged into each per-sample value (1 where the body reduced itself).
-    size = 1 if call.mean_axes is None else max(
-        1, math.prod(raw.shape[a] for a in call.mean_axes))
-    shape = tuple(per_sample_values.shape)
-
-    out_value = None
-    if value:
-        out_value = reduce_values(xp, per_sample_values, sample_weight=weight, mask=keep,
-                                  reduction=call.reduction)
-    if not (gradient or hessian):
-        return Evaluation(out_value, None, None)
-
-    coefficient = _reduction_coefficients(xp, per_sample_values, weight, keep, call.reduction)
-    d1, d2 = form.derivatives(xp, *call.data, **call.body_axis, **call.options)
+    derivatives = form.derivatives(xp, *call.data, **call.body_axis, **call.options)
+    d1 = next(derivatives) if (gradient or hessian) else None
+    d2 = next(derivatives) if hessian else None
     # The axes each per-sample value reduced: averaged by the core, or by the body itself.
     body_axis = call.body_axis.get("axis", ())
     reduced = call.mean_axes if call.mean_axes is not None else (
         body_axis if isinstance(body_axis, tuple) else (body_axis,))
-    factor = _to_elements(xp, coefficient, reduced, d1.ndim) / size
-    kept = None if keep is None else _to_elements(
-        xp, align_leading(xp, as_bool(xp, keep), shape, name="mask"), reduced, d1.ndim)
-    # NaN in, NaN out (SPEC section 6): where the loss's own value is NaN (a NaN input, an
-    # invalid label), so are its derivatives; the piecewise formulas' `where`s would
-    # otherwise send NaN down a constant branch.
-    undefined = _to_elements(xp, xp.isnan(raw), reduced, d1.ndim)
+    if value or not form.self_contained:
+        result = spec.body(xp, *call.data, **call.body_axis, **call.options)
+        raw = result.values if isinstance(result, PerSample) else result
+        per_sample_values, weight, keep = per_sample(call, result)
+        shape = tuple(per_sample_values.shape)
+        # NaN in, NaN out (module docstring): the piecewise formulas' `where`s would
+        # otherwise send NaN down a constant branch.
+        undefined = None if form.self_contained else xp.isnan(raw)
+    else:
+        if isinstance(d1, PerSample):  # pragma: no cover - a form registered wrongly
+            raise RuntimeError(f"the closed form of {spec.name} is not self-contained")
+        per_sample_values, weight, keep = None, call.weight, call.keep
+        shape = tuple(s for a, s in enumerate(d1.shape) if a not in reduced)
+        undefined = None
 
-    def chain(local: Any) -> Any:
-        local = xp.where(undefined, xp.full_like(local, math.nan), local)
+    out_value = None
+    if value:
+        if form.self_contained and isinstance(result, PerSample):
+            raise RuntimeError(  # pragma: no cover - a form registered wrongly
+                f"the closed form of {spec.name} is declared self-contained, but its body "
+                f"returns per-sample weights or masks")
+        out_value = reduce_values(xp, per_sample_values, sample_weight=weight, mask=keep,
+                                  reduction=call.reduction)
+    if d1 is None:
+        return Evaluation(out_value, None, None)
+
+    # Elements averaged into each per-sample value (1 where the body reduced itself).
+    size = 1 if call.mean_axes is None else max(
+        1, math.prod(d1.shape[a] for a in call.mean_axes))
+    if weight is None and keep is None and all(known_size(s) for s in shape):
+        # Every per-sample value counts once: the coefficient is one number.
+        samples = math.prod(shape)
+        share = 1.0 if call.reduction in ("none", "sum") else 1.0 / max(1, samples)
+        factor: Any = share / size
+        kept = None
+    else:
+        if per_sample_values is None:  # the body did not run: its values' shape, from d1
+            per_sample_values = xp.sum(d1, axis=reduced) if reduced else d1
+        coefficient = _reduction_coefficients(xp, per_sample_values, weight, keep,
+                                              call.reduction)
+        factor = _to_elements(xp, coefficient, reduced, d1.ndim) / size
+        kept = None if keep is None else _to_elements(
+            xp, align_leading(xp, as_bool(xp, keep), shape, name="mask"), reduced, d1.ndim)
+    if undefined is not None:
+        undefined = _to_elements(xp, undefined, reduced, d1.ndim)
+
+    def chain(local: Any, undefined: Any) -> Any:
+        if undefined is not None:
+            local = xp.where(undefined, xp.full_like(local, math.nan), local)
         out = factor * local
         if kept is not None:
             # `where`, not the zero coefficient alone: a masked-out derivative may be NaN
             # or inf (padding), and 0·NaN would still be NaN -- as in the loss itself.
             out = xp.where(kept, out, xp.zeros_like(out))
-        out = xp.broadcast_to(out, tuple(d1.shape))
-        return xp.reshape(out, call.prediction_shape)
+        if tuple(out.shape) != tuple(d1.shape):
+            out = xp.broadcast_to(out, tuple(d1.shape))
+        if tuple(out.shape) != call.prediction_shape:
+            out = xp.reshape(out, call.prediction_shape)
+        return out
 
-    return Evaluation(out_value, chain(d1) if gradient else None,
-                      chain(d2) if hessian else None)
+    out_gradient = chain(d1, undefined) if gradient else None
+    out_hessian = None
+    if hessian:
+        # A self-contained form's gradient is NaN exactly where the value is.
+        out_hessian = chain(d2, xp.isnan(d1) if form.self_contained else undefined)
+    return Evaluation(out_value, out_gradient, out_hessian)
 
 
 def _reduction_coefficients(xp: Any, per_sample: Any, weight: Any, keep: Any,

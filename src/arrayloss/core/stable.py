@@ -207,10 +207,15 @@ def absolute(x: Any) -> Any:
 
 
 def absolute_slope(x: Any) -> Any:
-    """The slope of :func:`absolute` at ``x``: -1 below 0, +1 at and above 0 (and NaN
-    where ``x`` is NaN's ``where`` branch: +1; the chain rule restores NaN)."""
+    """The slope of :func:`absolute` at ``x``: -1 below 0, +1 at 0 (either sign) and
+    above, NaN at NaN (the closed-form gradients rely on it to keep NaN)."""
     xp = _namespace(x)
-    return xp.where(x < 0, xp.full_like(x, -1.0), xp.full_like(x, 1.0))
+    if array_api_compat.is_torch_namespace(xp):
+        # torch.sign(NaN) is 0, not NaN: the slope from a comparison, NaN put back.
+        slope = xp.where(x < 0, xp.full_like(x, -1.0), xp.full_like(x, 1.0))
+        return xp.where(xp.isnan(x), x, slope)
+    # sign is -1, ±0 or +1 and keeps NaN; adding `x == 0` lifts ±0 to +1.
+    return xp.sign(x) + xp.astype(x == 0, x.dtype)
 
 
 def positive_part(x: Any) -> Any:

@@ -9,6 +9,7 @@ already cast to the computation dtype by the shared core.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..core.namespace import option_array
@@ -179,10 +180,12 @@ def softmax_of(xp: Any, z: Any, axis: int | tuple[int, ...]) -> Any:
 
 
 def through_classes(xp: Any, y_pred: Any, f1: Any, f2: Any, from_logits: bool,
-                     axis: int | tuple[int, ...]) -> tuple[Any, Any]:
-    """Gradient and Hessian diagonal of ``Σ_c f(s_c)`` w.r.t. ``y_pred``, given
-    ``f1 = f'(s_c)`` and ``f2 = f''(s_c)`` per class, where ``s`` is the log-softmax of
-    logits or the floored log of the renormalized probabilities ``q = p/Σp``.
+                    axis: int | tuple[int, ...]) -> Iterator[Any]:
+    """Yield the gradient, then the Hessian diagonal, of ``Σ_c f(s_c)`` w.r.t. ``y_pred``,
+    given ``f1 = f'(s_c)`` per class and ``f2``: ``f''(s_c)`` per class, a function that
+    computes it (called only for the Hessian), or ``None`` where ``f''`` is 0. ``s`` is the
+    log-softmax of logits or the floored log of the renormalized probabilities
+    ``q = p/Σp``.
 
     With ``J_cj = ds_c/dŷ_j`` and ``H_cj = d²s_c/dŷ_j²``: ``g_j = Σ_c f1_c J_cj`` and
     ``h_j = Σ_c f2_c J_cj² + f1_c H_cj``. Logits: ``J_cj = δ_cj - p_j``,
@@ -193,21 +196,29 @@ def through_classes(xp: Any, y_pred: Any, f1: Any, f2: Any, from_logits: bool,
     def total(x: Any) -> Any:
         return xp.sum(x, axis=axis, keepdims=True)
 
+    def second_derivative() -> Any:
+        return f2() if callable(f2) else f2
+
     if from_logits:
         p = softmax_of(xp, y_pred, axis)
-        gradient = f1 - p * total(f1)
-        hessian = f2 * (1.0 - 2.0 * p) + p * p * total(f2) - p * (1.0 - p) * total(f1)
-        return gradient, hessian
+        f1_total = total(f1)
+        yield f1 - p * f1_total
+        curvature = -p * (1.0 - p) * f1_total
+        f2 = second_derivative()
+        yield curvature if f2 is None else (
+            f2 * (1.0 - 2.0 * p) + p * p * total(f2) + curvature)
+        return
     size = total(y_pred)
     q = y_pred / size
     d1, d2 = log_probability_slopes(xp, q)
     alpha = d1 / size  # J_cj = δ_cj·alpha_j + beta_c
     beta = -d1 * q / size
-    gradient = f1 * alpha + total(f1 * beta)
-    second = f2 * (alpha * alpha + 2.0 * alpha * beta) + total(f2 * beta * beta)
+    yield f1 * alpha + total(f1 * beta)
     curvature = (f1 * d2 * (1.0 - 2.0 * q) + total(f1 * d2 * q * q)
                  - 2.0 * f1 * d1 + 2.0 * total(f1 * d1 * q)) / (size * size)
-    return gradient, second + curvature
+    f2 = second_derivative()
+    yield curvature if f2 is None else (
+        f2 * (alpha * alpha + 2.0 * alpha * beta) + total(f2 * beta * beta) + curvature)
 
 
 def label_targets(xp: Any, labels: Any, scores: Any, axis: int, ignore_index: Any,

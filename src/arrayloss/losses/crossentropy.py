@@ -8,6 +8,7 @@ log-sigmoid or log-softmax, exact for logits of ``±1e4`` in float32.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -115,14 +116,16 @@ def _bce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
         logits, smooth_binary(y_true, label_smoothing), pos_weight=weight, reduction="mean")
 
 
-@closed_form("binary_crossentropy")
+@closed_form("binary_crossentropy", self_contained=True)
 def _bce(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_smoothing: float,
-         pos_weight: Any) -> tuple[Any, Any]:
+         pos_weight: Any) -> Iterator[Any]:
+    # Every slope keeps NaN (sigmoid, 1/p), and so does the target's weighting.
     y = smooth_binary(y_true, label_smoothing)
     dp, ddp, dq, ddq = binary_slopes(xp, y_pred, from_logits)
     positive = y if pos_weight is None else option_array(
         xp, pos_weight, y_pred, name="pos_weight") * y
-    return -(positive * dp + (1.0 - y) * dq), -(positive * ddp + (1.0 - y) * ddq)
+    yield -(positive * dp + (1.0 - y) * dq)
+    yield -(positive * ddp + (1.0 - y) * ddq)
 
 
 @define_loss("categorical_crossentropy", family=CLASSIFICATION, aliases=("cce",), kind="axis")
@@ -165,10 +168,10 @@ def categorical_crossentropy(
 
 @closed_form("categorical_crossentropy")
 def _cce(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_smoothing: float,
-         class_weight: Any, axis: tuple[int, ...]) -> tuple[Any, Any]:
+         class_weight: Any, axis: tuple[int, ...]) -> Iterator[Any]:
     # -Σ t_c s_c: f' = -t, f'' = 0 (class_weight is a per-sample weight of y_true only).
     t = smooth_categorical(y_true, label_smoothing, y_pred.shape[axis[0]])
-    return through_classes(xp, y_pred, -t, xp.zeros_like(y_pred), from_logits, axis)
+    return through_classes(xp, y_pred, -t, None, from_logits, axis)
 
 
 def _indexed_loss(
@@ -269,14 +272,13 @@ def _scce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
 
 @closed_form("sparse_categorical_crossentropy")
 def _scce(xp: Any, labels: Any, y_pred: Any, *, from_logits: bool, ignore_index: Any,
-          label_smoothing: float, class_weight: Any, axis: int) -> tuple[Any, Any]:
+          label_smoothing: float, class_weight: Any, axis: int) -> Iterator[Any]:
     t, usable = label_targets(xp, labels, y_pred, axis, ignore_index, label_smoothing,
                                class_weight)
-    g, h = through_classes(xp, y_pred, -t, xp.zeros_like(y_pred), from_logits, axis)
     # An out-of-range label's value is a constant NaN and an ignored one a constant 0
     # (through `where`): no gradient flows to their scores.
-    zero = xp.zeros_like(g)
-    return xp.where(usable, g, zero), xp.where(usable, h, zero)
+    for derivative in through_classes(xp, y_pred, -t, None, from_logits, axis):
+        yield xp.where(usable, derivative, xp.zeros_like(derivative))
 
 
 def _torch_label_mean(xp: Any, y_true: Any, scores: Any, axis: int, per_label: Any) -> Any:
@@ -336,10 +338,11 @@ def _nll_torch(xp: Any, y_true: Any, y_pred: Any, *, ignore_index: int | None,
 
 @closed_form("negative_log_likelihood")
 def _nll(xp: Any, labels: Any, y_pred: Any, *, ignore_index: Any, class_weight: Any,
-         axis: int) -> tuple[Any, Any]:
+         axis: int) -> Iterator[Any]:
     t, usable = label_targets(xp, labels, y_pred, axis, ignore_index, 0.0, None)
     zero = xp.zeros_like(y_pred)
-    return xp.where(usable, -t, zero), zero  # linear in the log-probabilities
+    yield xp.where(usable, -t, zero)
+    yield zero  # linear in the log-probabilities
 
 
 @define_loss("kl_divergence", family=CLASSIFICATION,
@@ -369,12 +372,17 @@ def kl_divergence(
 
 @closed_form("kl_divergence")
 def _kld(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
-         axis: tuple[int, ...]) -> tuple[Any, Any]:
+         axis: tuple[int, ...]) -> Iterator[Any]:
     # Σ p log p - Σ p log q: only the second term depends on y_pred.
-    zero = xp.zeros_like(y_pred)
     if from_logits:
-        return through_classes(xp, y_pred, -y_true, zero, True, axis)
+        return through_classes(xp, y_pred, -y_true, None, True, axis)
+    return _kld_probabilities(xp, y_true, y_pred)
+
+
+def _kld_probabilities(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
     # q itself, not renormalized: element by element; p = 0 contributes 0 (`where`).
-    d1, d2 = log_probability_slopes(xp, y_pred)
+    slopes = log_probability_slopes(xp, y_pred)
     empty = y_true == 0
-    return xp.where(empty, zero, -y_true * d1), xp.where(empty, zero, -y_true * d2)
+    zero = xp.zeros_like(y_pred)
+    for slope in slopes:
+        yield xp.where(empty, zero, -y_true * slope)

@@ -10,6 +10,7 @@ gradient of the right sign.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from ..core.chain_rule import closed_form
@@ -113,15 +114,16 @@ def binary_focal_crossentropy(
 @closed_form("binary_focal_crossentropy")
 def _binary_focal(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balancing: bool,
                   alpha: float, gamma: float, from_logits: bool,
-                  label_smoothing: float) -> tuple[Any, Any]:
+                  label_smoothing: float) -> Iterator[Any]:
     # v = a·m^γ·CE, m = y·q + (1 - y)·p (= 1 - p_t), CE = -(y log p + (1 - y) log q).
     y = smooth_binary(y_true, label_smoothing)
     dp, ddp, dq, ddq = binary_slopes(xp, y_pred, from_logits)
     ce1 = -(y * dp + (1.0 - y) * dq)
-    ce2 = -(y * ddp + (1.0 - y) * ddq)
     scale = (alpha * y + (1.0 - alpha) * (1.0 - y)) if apply_class_balancing else 1.0
     if gamma == 0:  # m^0 is exactly 1 in the loss
-        return scale * ce1, scale * ce2
+        yield scale * ce1
+        yield scale * -(y * ddp + (1.0 - y) * ddq)
+        return
     log_p, log_q = binary_logs(xp, y_pred, from_logits)
     ce = -(times_log(y, log_p) + times_log(1.0 - y, log_q))
     log_m = _log_mix(xp, y, log_q, log_p)
@@ -134,12 +136,12 @@ def _binary_focal(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balancing: b
     r_p = xp.exp(xp.where(has_p, log_p + xp.log1p(-xp.where(has_p, y, xp.zeros_like(y))),
                           minus_inf) - log_m)
     d1 = r_q * dq + r_p * dp
-    d2 = r_q * dq * dq + r_p * dp * dp - d1 * d1 + r_q * ddq + r_p * ddp
     power = xp.exp(gamma * log_m)
-    gradient = scale * power * (gamma * d1 * ce + ce1)
-    hessian = scale * power * (gamma * gamma * d1 * d1 * ce + 2.0 * gamma * d1 * ce1
-                               + gamma * d2 * ce + ce2)
-    return gradient, hessian
+    yield scale * power * (gamma * d1 * ce + ce1)
+    ce2 = -(y * ddp + (1.0 - y) * ddq)
+    d2 = r_q * dq * dq + r_p * dp * dp - d1 * d1 + r_q * ddq + r_p * ddp
+    yield scale * power * (gamma * gamma * d1 * d1 * ce + 2.0 * gamma * d1 * ce1
+                           + gamma * d2 * ce + ce2)
 
 
 @define_loss("categorical_focal_crossentropy", family=CLASSIFICATION,
@@ -182,7 +184,7 @@ def categorical_focal_crossentropy(
 @closed_form("categorical_focal_crossentropy")
 def _categorical_focal(xp: Any, y_true: Any, y_pred: Any, *, alpha: float, gamma: float,
                        from_logits: bool, label_smoothing: float,
-                       axis: tuple[int, ...]) -> tuple[Any, Any]:
+                       axis: tuple[int, ...]) -> Iterator[Any]:
     # -α Σ_c y_c f(s_c) with f(s) = M(s)·s, M = (1 - e^s)^γ = exp(γ t), t = log1mexp(s):
     #   f'  = M + γ s (M t'),   f'' = γ² s (M t'²) + 2γ (M t') + γ s (M t''),
     # t' = -e^s/(1 - e^s), t'' = -e^s/(1 - e^s)², and the products with M written in log
@@ -191,19 +193,19 @@ def _categorical_focal(xp: Any, y_true: Any, y_pred: Any, *, alpha: float, gamma
     s = categorical_logs(xp, y_pred, from_logits, axis)
     zero = xp.zeros_like(s)
     if gamma == 0:
-        f1, f2 = -alpha * y + zero, zero
-    else:
-        # At s = 0 (p = 1) log1mexp's `where` makes M a constant 0: no derivative there.
-        inside = s < 0
-        safe_s = xp.where(inside, s, -xp.ones_like(s))
-        t = log1mexp(safe_s)
-        m = xp.exp(gamma * t)
-        m_t1 = -xp.exp(safe_s + (gamma - 1.0) * t)
+        return through_classes(xp, y_pred, -alpha * y + zero, None, from_logits, axis)
+    # At s = 0 (p = 1) log1mexp's `where` makes M a constant 0: no derivative there.
+    inside = s < 0
+    safe_s = xp.where(inside, s, -xp.ones_like(s))
+    t = log1mexp(safe_s)
+    m_t1 = -xp.exp(safe_s + (gamma - 1.0) * t)
+    keep = inside & (y != 0)  # times_log: a zero target contributes a constant 0
+    f1 = xp.where(keep, -alpha * y * (xp.exp(gamma * t) + gamma * safe_s * m_t1), zero)
+
+    def f2() -> Any:  # only for the Hessian
         m_t1_sq = xp.exp(2.0 * safe_s + (gamma - 2.0) * t)
         m_t2 = -xp.exp(safe_s + (gamma - 2.0) * t)
-        f1 = m + gamma * safe_s * m_t1
-        f2 = gamma * gamma * safe_s * m_t1_sq + 2.0 * gamma * m_t1 + gamma * safe_s * m_t2
-        keep = inside & (y != 0)  # times_log: a zero target contributes a constant 0
-        f1 = xp.where(keep, -alpha * y * f1, zero)
-        f2 = xp.where(keep, -alpha * y * f2, zero)
+        second = gamma * gamma * safe_s * m_t1_sq + 2.0 * gamma * m_t1 + gamma * safe_s * m_t2
+        return xp.where(keep, -alpha * y * second, zero)
+
     return through_classes(xp, y_pred, f1, f2, from_logits, axis)

@@ -7,6 +7,7 @@ only when *every* label of the batch is 0 or 1, which a traced function cannot d
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..core.chain_rule import closed_form
@@ -43,11 +44,12 @@ def hinge(xp: Any, y_true: Any, y_pred: Any) -> Any:
 
 
 @closed_form("hinge", zero_hessian=True)
-def _hinge(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+def _hinge(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
     s = _signed(xp, y_true)
     zero = xp.zeros_like(y_pred)
     # max(1 - s·ŷ, 0) has slope 0 at the margin (positive_part's convention).
-    return xp.where(1.0 - s * y_pred > 0, -s + zero, zero), zero
+    yield xp.where(1.0 - s * y_pred > 0, -s + zero, zero)
+    yield zero
 
 
 @define_loss("squared_hinge", family=CLASSIFICATION)
@@ -67,12 +69,13 @@ def squared_hinge(xp: Any, y_true: Any, y_pred: Any) -> Any:
 
 
 @closed_form("squared_hinge")
-def _squared_hinge(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+def _squared_hinge(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
     s = _signed(xp, y_true)
     margin = 1.0 - s * y_pred
     active = margin > 0
     zero = xp.zeros_like(y_pred)
-    return xp.where(active, -2.0 * s * margin, zero), xp.where(active, 2.0 * s * s + zero, zero)
+    yield xp.where(active, -2.0 * s * margin, zero)
+    yield xp.where(active, 2.0 * s * s + zero, zero)
 
 
 @define_loss("categorical_hinge", family=CLASSIFICATION, kind="axis")
@@ -100,7 +103,7 @@ def categorical_hinge(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...
 
 @closed_form("categorical_hinge", zero_hessian=True)
 def _categorical_hinge(xp: Any, y_true: Any, y_pred: Any, *,
-                       axis: tuple[int, ...]) -> tuple[Any, Any]:
+                       axis: tuple[int, ...]) -> Iterator[Any]:
     others = (1.0 - y_true) * y_pred
     largest = xp.max(others, axis=axis, keepdims=True)
     # The max's gradient is shared equally by tied maxima (JAX's rule for reduce_max).
@@ -109,4 +112,5 @@ def _categorical_hinge(xp: Any, y_true: Any, y_pred: Any, *,
     positive = xp.sum(y_true * y_pred, axis=axis, keepdims=True)
     active = largest - positive + 1.0 > 0
     zero = xp.zeros_like(y_pred)
-    return xp.where(active, d_negative - y_true, zero), zero
+    yield xp.where(active, d_negative - y_true, zero)
+    yield zero

@@ -6,6 +6,7 @@ Each gives one value per sample: per triplet, per pair, or per anchor embedding.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from array_api_compat import device as _device
@@ -100,16 +101,15 @@ def contrastive(xp: Any, y_true: Any, distance: Any, *, margin: NonNegative = 1.
 
 
 @closed_form("contrastive")
-def _contrastive(xp: Any, y_true: Any, distance: Any, *, margin: float) -> tuple[Any, Any]:
+def _contrastive(xp: Any, y_true: Any, distance: Any, *, margin: float) -> Iterator[Any]:
     # (1 - y)·d² + y·max(m - d, 0)²: 2(1 - y)·d - 2y·max(m - d, 0), and 2(1 - y) + 2y·[d < m]
     # (the squared hinge is differentiable at d = m; its second derivative takes the
     # outer branch there, as positive_part's `where` does).
     inside = margin - distance > 0
     zero = xp.zeros_like(distance)
     push = xp.where(inside, margin - distance, zero)
-    gradient = 2.0 * (1.0 - y_true) * distance - 2.0 * y_true * push
-    hessian = 2.0 * (1.0 - y_true) + xp.where(inside, 2.0 * y_true + zero, zero)
-    return gradient, hessian
+    yield 2.0 * (1.0 - y_true) * distance - 2.0 * y_true * push
+    yield 2.0 * (1.0 - y_true) + xp.where(inside, 2.0 * y_true + zero, zero)
 
 
 @define_loss("ntxent", family=_METRIC, aliases=("info_nce",), kind="custom",

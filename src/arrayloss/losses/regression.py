@@ -16,6 +16,7 @@ inner branch. The Hessian of a piecewise-linear loss is 0 almost everywhere and 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from ..core.autodiff import stop_gradient
@@ -74,9 +75,10 @@ def _mse_torch(xp: Any, y_true: Any, y_pred: Any) -> Any:
     return functional.mse_loss(y_pred, y_true, reduction="mean")
 
 
-@closed_form("mean_squared_error")
-def _mse(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
-    return 2.0 * (y_pred - y_true), constant(y_pred, 2.0)
+@closed_form("mean_squared_error", self_contained=True)
+def _mse(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
+    yield 2.0 * (y_pred - y_true)
+    yield constant(y_pred, 2.0)
 
 
 @define_loss("mean_absolute_error", family=_REGRESSION, aliases=("mae",))
@@ -97,9 +99,10 @@ def mean_absolute_error(xp: Any, y_true: Any, y_pred: Any) -> Any:
     return absolute(y_pred - y_true)
 
 
-@closed_form("mean_absolute_error", zero_hessian=True)
-def _mae(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
-    return absolute_slope(y_pred - y_true), xp.zeros_like(y_pred)
+@closed_form("mean_absolute_error", zero_hessian=True, self_contained=True)
+def _mae(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
+    yield absolute_slope(y_pred - y_true)
+    yield xp.zeros_like(y_pred)
 
 
 @define_loss("mean_absolute_percentage_error", family=_REGRESSION, aliases=("mape",))
@@ -126,11 +129,12 @@ def mean_absolute_percentage_error(
 
 
 @closed_form("mean_absolute_percentage_error", zero_hessian=True)
-def _mape(xp: Any, y_true: Any, y_pred: Any, *, epsilon: float) -> tuple[Any, Any]:
+def _mape(xp: Any, y_true: Any, y_pred: Any, *, epsilon: float) -> Iterator[Any]:
     magnitude = xp.where(y_true < 0, -y_true, y_true)
     denominator = xp.where(magnitude < epsilon, constant(magnitude, epsilon), magnitude)
     # The body is 100·|y - ŷ|/den: the slope of |d| at d = y - ŷ, times dd/dŷ = -1.
-    return -100.0 * absolute_slope(y_true - y_pred) / denominator, xp.zeros_like(y_pred)
+    yield -100.0 * absolute_slope(y_true - y_pred) / denominator
+    yield xp.zeros_like(y_pred)
 
 
 @define_loss("mean_squared_logarithmic_error", family=_REGRESSION, aliases=("msle",))
@@ -161,7 +165,7 @@ def mean_squared_logarithmic_error(
 
 
 @closed_form("mean_squared_logarithmic_error")
-def _msle(xp: Any, y_true: Any, y_pred: Any, *, clip_negative: bool) -> tuple[Any, Any]:
+def _msle(xp: Any, y_true: Any, y_pred: Any, *, clip_negative: bool) -> Iterator[Any]:
     zero = xp.zeros_like(y_pred)
     if clip_negative:
         # The clamp acts on negative values only (clamp_negative): slope 1 at 0.
@@ -171,10 +175,9 @@ def _msle(xp: Any, y_true: Any, y_pred: Any, *, clip_negative: bool) -> tuple[An
     residual = xp.log1p(y_pred) - xp.log1p(y_true)
     inverse = 1.0 / (1.0 + y_pred)
     d1 = 2.0 * residual * inverse
+    yield xp.where(active, d1, zero) if clip_negative else d1
     d2 = 2.0 * (1.0 - residual) * inverse**2
-    if clip_negative:
-        d1, d2 = xp.where(active, d1, zero), xp.where(active, d2, zero)
-    return d1, d2
+    yield xp.where(active, d2, zero) if clip_negative else d2
 
 
 def _poisson_values(xp: Any, y_true: Any, y_pred: Any, log_input: bool, epsilon: float) -> Any:
@@ -184,13 +187,15 @@ def _poisson_values(xp: Any, y_true: Any, y_pred: Any, log_input: bool, epsilon:
 
 
 def _poisson_derivatives(xp: Any, y_true: Any, y_pred: Any, log_input: bool,
-                         epsilon: float) -> tuple[Any, Any]:
+                         epsilon: float) -> Iterator[Any]:
     if log_input:  # exp(x) - y·x
         rate = xp.exp(y_pred)
-        return rate - y_true, rate
-    # ŷ - y·log(ŷ + ε): 1 - y/(ŷ + ε) and y/(ŷ + ε)².
-    ratio = y_true / (y_pred + epsilon)
-    return 1.0 - ratio, ratio / (y_pred + epsilon)
+        yield rate - y_true
+        yield rate
+    else:  # ŷ - y·log(ŷ + ε): 1 - y/(ŷ + ε) and y/(ŷ + ε)².
+        ratio = y_true / (y_pred + epsilon)
+        yield 1.0 - ratio
+        yield ratio / (y_pred + epsilon)
 
 
 @define_loss("poisson", family=_REGRESSION)
@@ -215,9 +220,9 @@ def poisson(
     return _poisson_values(xp, y_true, y_pred, log_input, epsilon)
 
 
-@closed_form("poisson")
+@closed_form("poisson", self_contained=True)
 def _poisson(xp: Any, y_true: Any, y_pred: Any, *, log_input: bool,
-             epsilon: float) -> tuple[Any, Any]:
+             epsilon: float) -> Iterator[Any]:
     return _poisson_derivatives(xp, y_true, y_pred, log_input, epsilon)
 
 
@@ -255,9 +260,9 @@ def poisson_nll(
     return values
 
 
-@closed_form("poisson_nll")
+@closed_form("poisson_nll", self_contained=True)
 def _poisson_nll(xp: Any, y_true: Any, y_pred: Any, *, log_input: bool, full: bool,
-                 epsilon: float) -> tuple[Any, Any]:
+                 epsilon: float) -> Iterator[Any]:
     # The Stirling term of ``full`` depends on y_true only.
     return _poisson_derivatives(xp, y_true, y_pred, log_input, epsilon)
 
@@ -307,14 +312,16 @@ def gaussian_nll(
     return values + 0.5 * math.log(2.0 * math.pi) if full else values
 
 
-@closed_form("gaussian_nll")
+@closed_form("gaussian_nll", self_contained=True)
 def _gaussian_nll(xp: Any, y_true: Any, y_pred: Any, var: Any, *, full: bool,
-                  eps: float) -> tuple[Any, Any]:
-    # With respect to the mean y_pred only: ½(y - ŷ)²/v gives (ŷ - y)/v and 1/v.
+                  eps: float) -> Iterator[Any]:
+    # With respect to the mean y_pred only: ½(y - ŷ)²/v gives (ŷ - y)/v and 1/v. The floor
+    # `var < eps` is false for a NaN variance, which stays NaN.
     var = _variance_like(xp, var, y_pred)
     var = xp.where(var < eps, xp.full_like(var, eps), var)
     inverse = 1.0 / var
-    return (y_pred - y_true) * inverse, inverse + xp.zeros_like(y_pred)
+    yield (y_pred - y_true) * inverse
+    yield inverse + xp.zeros_like(y_pred)
 
 
 @define_loss("cosine_similarity", family=_REGRESSION, aliases=("cosine_proximity",),
@@ -343,7 +350,7 @@ def cosine_similarity(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...
 
 
 @closed_form("cosine_similarity")
-def _cosine(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...]) -> tuple[Any, Any]:
+def _cosine(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...]) -> Iterator[Any]:
     # l = -s/(a·b) with s = Σ y·ŷ, a = ‖y‖, b = ‖ŷ‖:
     #   dl/dŷ_i   = -y_i/(a b) + s ŷ_i/(a b³)
     #   d²l/dŷ_i² = (2 y_i ŷ_i + s)/(a b³) - 3 s ŷ_i²/(a b⁵)
@@ -355,7 +362,6 @@ def _cosine(xp: Any, y_true: Any, y_pred: Any, *, axis: tuple[int, ...]) -> tupl
     ab = a * b
     inv_ab = safe_divide(xp.ones_like(ab), ab)  # 1/(a b), 0 for a zero vector
     inv_b2 = safe_divide(xp.ones_like(b), b * b)  # 1/b², 0 for a zero prediction
-    d1 = -y_true * inv_ab + dot * y_pred * inv_ab * inv_b2
-    d2 = ((2.0 * y_true * y_pred + dot) * inv_ab * inv_b2
-          - 3.0 * dot * y_pred**2 * inv_ab * inv_b2**2)
-    return d1, d2
+    yield -y_true * inv_ab + dot * y_pred * inv_ab * inv_b2
+    yield ((2.0 * y_true * y_pred + dot) * inv_ab * inv_b2
+           - 3.0 * dot * y_pred**2 * inv_ab * inv_b2**2)

@@ -15,12 +15,13 @@ inner branch. The Hessian of a piecewise-linear loss is 0 almost everywhere and 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from ..core.chain_rule import closed_form, constant
 from ..core.define import define_loss
 from ..core.options import OpenFraction, Positive
-from ..core.stable import absolute, absolute_slope, sigmoid
+from ..core.stable import absolute, sigmoid
 
 __all__ = [
     "huber",
@@ -68,12 +69,14 @@ def _huber_torch(xp: Any, y_true: Any, y_pred: Any, *, delta: float) -> Any:
     return functional.huber_loss(y_pred, y_true, delta=delta, reduction="mean")
 
 
-@closed_form("huber")
-def _huber(xp: Any, y_true: Any, y_pred: Any, *, delta: float) -> tuple[Any, Any]:
+@closed_form("huber", self_contained=True)
+def _huber(xp: Any, y_true: Any, y_pred: Any, *, delta: float) -> Iterator[Any]:
     error = y_pred - y_true
+    # The error clipped to [-δ, δ]: e inside (knots included), ±δ outside. `maximum` and
+    # `minimum` keep NaN, which therefore needs no mask.
+    yield xp.minimum(xp.maximum(error, constant(error, -delta)), constant(error, delta))
     inner = xp.where(error < 0, -error, error) <= delta
-    d1 = xp.where(inner, error, delta * absolute_slope(error))
-    return d1, xp.where(inner, xp.ones_like(error), xp.zeros_like(error))
+    yield xp.where(inner, xp.ones_like(error), xp.zeros_like(error))
 
 
 @define_loss("log_cosh", family=_REGRESSION, aliases=("logcosh",))
@@ -102,13 +105,14 @@ def log_cosh(xp: Any, y_true: Any, y_pred: Any) -> Any:
     return size + xp.log1p(xp.exp(-size) ** 2) - math.log(2.0)
 
 
-@closed_form("log_cosh")
-def _log_cosh(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+@closed_form("log_cosh", self_contained=True)
+def _log_cosh(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
     error = y_pred - y_true
-    # d/de log cosh e = tanh e; the second derivative 1 - tanh² e is written
-    # 4·sigmoid(2e)·sigmoid(-2e), which keeps its tiny value for large |e| where
-    # 1 - tanh² cancels to 0 (and never overflows, as 1/cosh² would).
-    return xp.tanh(error), 4.0 * sigmoid(2.0 * error) * sigmoid(-2.0 * error)
+    yield xp.tanh(error)  # d/de log cosh e
+    # The second derivative 1 - tanh² e is written 4·sigmoid(2e)·sigmoid(-2e), which keeps
+    # its tiny value for large |e| where 1 - tanh² cancels to 0 (and never overflows, as
+    # 1/cosh² would).
+    yield 4.0 * sigmoid(2.0 * error) * sigmoid(-2.0 * error)
 
 
 @define_loss("quantile", family=_REGRESSION, aliases=("pinball", "pinball_loss"))
@@ -131,10 +135,10 @@ def quantile(xp: Any, y_true: Any, y_pred: Any, *, q: OpenFraction = 0.5) -> Any
 
 
 @closed_form("quantile", zero_hessian=True)
-def _quantile(xp: Any, y_true: Any, y_pred: Any, *, q: float) -> tuple[Any, Any]:
+def _quantile(xp: Any, y_true: Any, y_pred: Any, *, q: float) -> Iterator[Any]:
     under = y_true - y_pred
-    slope = xp.where(under >= 0, constant(under, -q), constant(under, 1.0 - q))
-    return slope, xp.zeros_like(under)
+    yield xp.where(under >= 0, constant(under, -q), constant(under, 1.0 - q))
+    yield xp.zeros_like(under)
 
 
 @define_loss("tukey_biweight", family=_REGRESSION, aliases=("tukey",))
@@ -162,13 +166,12 @@ def tukey_biweight(xp: Any, y_true: Any, y_pred: Any, *, c: Positive = 4.685) ->
 
 
 @closed_form("tukey_biweight")
-def _tukey(xp: Any, y_true: Any, y_pred: Any, *, c: float) -> tuple[Any, Any]:
+def _tukey(xp: Any, y_true: Any, y_pred: Any, *, c: float) -> Iterator[Any]:
     error = y_pred - y_true
     u = (error / c) ** 2
     inside = u <= 1.0
     zero = xp.zeros_like(error)
     # rho = c²/6·(1 - (1 - u)³), u = (e/c)²: rho' = e·(1 - u)², rho'' = (1 - u)(1 - 5u).
     # The second derivative is negative for u > 1/5: the loss is not convex there.
-    d1 = xp.where(inside, error * (1.0 - u) ** 2, zero)
-    d2 = xp.where(inside, (1.0 - u) * (1.0 - 5.0 * u), zero)
-    return d1, d2
+    yield xp.where(inside, error * (1.0 - u) ** 2, zero)
+    yield xp.where(inside, (1.0 - u) * (1.0 - 5.0 * u), zero)
