@@ -11,6 +11,10 @@ import os
 
 import pytest
 
+# Keras picks its backend at its first import, and defaults to TensorFlow, which the test
+# extras do not install: jax, before anything (a doctest of arrayloss.keras) imports it.
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):

@@ -8,7 +8,8 @@ hand-written expression where the framework has no such loss) and their ratio
 
 - torch: forward and ``backward()``, eager, one thread; also one call at 128 elements;
 - JAX: ``jax.jit(jax.value_and_grad)`` against optax;
-- NumPy: the forward value against a NumPy expression.
+- NumPy: the forward value against a NumPy expression, and ``arrayloss.gradient`` against
+  a hand-written NumPy gradient of the mean.
 
 Each repeat times arrayloss and the native function one after the other (interleaved), so
 machine load affects them alike. Nothing here is a pass/fail test.
@@ -162,18 +163,50 @@ def numpy_pairs(n: int, c: int) -> list[Pair]:
     ]
 
 
+def numpy_gradient_pairs(n: int, c: int) -> list[Pair]:
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(n, c))
+    target = rng.normal(size=(n, c))
+    binary = rng.integers(0, 2, (n, c)).astype(float)
+    soft = rng.dirichlet(np.ones(c), n)
+    probs = rng.uniform(0.01, 0.99, size=(n, c))
+    size = z.size
+
+    def hand_kl() -> object:  # -p/q per element, each row's sum divided by the N rows
+        return -soft / probs / n
+
+    return [
+        ("numpy gradient mse", lambda: arrayloss.gradient("mse", target, z),
+         lambda: 2.0 * (z - target) / size),
+        ("numpy gradient mae", lambda: arrayloss.gradient("mae", target, z),
+         lambda: np.sign(z - target) / size),
+        ("numpy gradient huber", lambda: arrayloss.gradient("huber", target, z),
+         lambda: np.clip(z - target, -1.0, 1.0) / size),
+        ("numpy gradient log_cosh", lambda: arrayloss.gradient("log_cosh", target, z),
+         lambda: np.tanh(z - target) / size),
+        ("numpy gradient bce from probabilities",
+         lambda: arrayloss.gradient("bce", binary, probs),
+         lambda: (probs - binary) / (probs * (1.0 - probs)) / size),
+        ("numpy gradient kl_divergence", lambda: arrayloss.gradient("kld", soft, probs),
+         hand_kl),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096, help="batch size N")
     parser.add_argument("--classes", type=int, default=100, help="classes / columns C")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--only", default="", help="run only the pairs whose name contains this")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
     pairs = (torch_pairs(args.size, args.classes) + torch_small_pairs()
-             + jax_pairs(args.size, args.classes) + numpy_pairs(args.size, args.classes))
+             + jax_pairs(args.size, args.classes) + numpy_pairs(args.size, args.classes)
+             + numpy_gradient_pairs(args.size, args.classes))
+    pairs = [p for p in pairs if args.only in p[0]]
     print(f"N={args.size}, C={args.classes}, median of {args.repeat} interleaved runs")
     table = Table(("pair", "arrayloss", "native", "ratio"), markdown=args.markdown)
     for name, ours, native in pairs:

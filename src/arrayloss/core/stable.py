@@ -19,6 +19,8 @@ __all__ = [
     "absolute",
     "absolute_slope",
     "clamp_negative",
+    "clip",
+    "floored",
     "log1mexp",
     "log_probability",
     "log_sigmoid",
@@ -145,6 +147,23 @@ def times_log(y: Any, log_p: Any) -> Any:
 # PyTorch's binary_cross_entropy divides its gradient by max(p·(1 - p), 1e-12): the slope
 # of the log below its floor, so that a prediction of exactly 0 still learns.
 LOG_FLOOR_SLOPE = 1e12
+# The probability below which the log is floored: log p < -100 exactly where p < e^-100
+# (to within the rounding of log at that one point).
+FLOOR_PROBABILITY = math.exp(LOG_FLOOR)
+
+
+def floored(p: Any) -> Any:
+    """Where ``log_probability`` floors ``p``: ``log p < -100``, ``p ≤ 0`` included, NaN not.
+
+    In float64, ``e^-100`` is a normal number and one comparison decides. In narrower
+    dtypes it is subnormal, and XLA flushes it to 0 (and then folds ``p <= 0 | p < c`` into
+    ``p < 0``), so there the log itself is compared.
+    """
+    xp = _namespace(p)
+    if p.dtype == xp.float64:
+        return p < FLOOR_PROBABILITY
+    tiny = p <= 0
+    return tiny | (xp.log(xp.where(tiny, xp.ones_like(p), p)) < LOG_FLOOR)
 
 
 def log_probability(p: Any) -> Any:
@@ -159,11 +178,9 @@ def log_probability(p: Any) -> Any:
     untaken branch out of the backward pass.
     """
     xp = _namespace(p)
-    tiny = p <= 0
-    safe_p = xp.where(tiny, xp.ones_like(p), p)
-    log_p = xp.log(safe_p)
-    floored = tiny | (log_p < LOG_FLOOR)
-    return xp.where(floored, LOG_FLOOR + LOG_FLOOR_SLOPE * p, log_p)
+    low = floored(p)
+    safe_p = xp.where(low, xp.ones_like(p), p)
+    return xp.where(low, LOG_FLOOR + LOG_FLOOR_SLOPE * p, xp.log(safe_p))
 
 
 def log1mexp(x: Any) -> Any:
@@ -230,6 +247,16 @@ def positive_part(x: Any) -> Any:
     if _differentiates(xp):
         return xp.where(x <= 0, xp.zeros_like(x), x)
     return xp.maximum(x, 0.0)
+
+
+def clip(x: Any, low: float, high: float) -> Any:
+    """``x`` limited to ``[low, high]``; NaN stays NaN. ``clip`` is one pass (NumPy's
+    ``maximum``/``minimum`` pair is many times slower); on Dask, whose array-api-compat
+    ``clip`` needs known chunk sizes, the pair."""
+    xp = _namespace(x)
+    if array_api_compat.is_dask_namespace(xp):
+        return xp.minimum(xp.maximum(x, xp.full_like(x, low)), xp.full_like(x, high))
+    return xp.clip(x, low, high)
 
 
 def _differentiates(xp: Any) -> bool:

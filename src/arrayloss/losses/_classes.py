@@ -14,8 +14,8 @@ from typing import Any
 
 from ..core.namespace import option_array
 from ..core.stable import (
-    LOG_FLOOR,
     LOG_FLOOR_SLOPE,
+    floored,
     log_probability,
     log_sigmoid,
     logsumexp,
@@ -147,25 +147,40 @@ def pick(xp: Any, values: Any, safe: Any, axis: int) -> Any:
     return xp.sum(xp.where(rows > 0, values, xp.zeros_like(values)), axis=axis)
 
 
+def log_probability_slope(xp: Any, p: Any) -> Any:
+    """The derivative of ``log_probability(p)``: ``1/p``, or ``1e12`` where the log is
+    floored (``p ≤ 0`` or ``log p < -100``). Finite wherever ``p`` is not NaN."""
+    low = floored(p)
+    safe = xp.where(low, xp.ones_like(p), p)  # double where: no 1/0 in the unused branch
+    return xp.where(low, xp.full_like(p, LOG_FLOOR_SLOPE), 1.0 / safe)
+
+
+def log_probability_curvature(xp: Any, p: Any) -> Any:
+    """The second derivative of ``log_probability(p)``: ``-1/p²``, 0 where floored."""
+    low = floored(p)
+    inverse = 1.0 / xp.where(low, xp.ones_like(p), p)
+    return xp.where(low, xp.zeros_like(p), -inverse * inverse)
+
+
 def log_probability_slopes(xp: Any, p: Any) -> tuple[Any, Any]:
-    """First and second derivative of ``log_probability(p)``: ``1/p`` and ``-1/p²``, or
-    ``1e12`` and 0 where the log is floored (``p ≤ 0`` or ``log p < -100``)."""
-    tiny = p <= 0
-    safe = xp.where(tiny, xp.ones_like(p), p)  # double where: no 1/0 in the unused branch
-    floored = tiny | (xp.log(safe) < LOG_FLOOR)
-    inverse = 1.0 / safe
-    return (xp.where(floored, xp.full_like(p, LOG_FLOOR_SLOPE), inverse),
-            xp.where(floored, xp.zeros_like(p), -inverse * inverse))
+    """Both derivatives of ``log_probability(p)`` (:func:`log_probability_slope`,
+    :func:`log_probability_curvature`)."""
+    return log_probability_slope(xp, p), log_probability_curvature(xp, p)
 
 
-def binary_slopes(xp: Any, y_pred: Any, from_logits: bool) -> tuple[Any, ...]:
-    """``(lp', lp'', lq', lq'')``: derivatives of ``log p`` and ``log(1 - p)``."""
+def binary_slopes(xp: Any, y_pred: Any, from_logits: bool) -> tuple[Any, Any]:
+    """``(lp', lq')``: the derivatives of ``log p`` and ``log(1 - p)``."""
     if from_logits:
-        p, q = sigmoid(y_pred), sigmoid(-y_pred)  # both exact, no 1 - sigmoid cancellation
-        return q, -p * q, -p, -p * q
-    d_p, dd_p = log_probability_slopes(xp, y_pred)
-    d_q, dd_q = log_probability_slopes(xp, 1.0 - y_pred)
-    return d_p, dd_p, -d_q, dd_q
+        return sigmoid(-y_pred), -sigmoid(y_pred)  # both exact, no 1 - sigmoid cancellation
+    return log_probability_slope(xp, y_pred), -log_probability_slope(xp, 1.0 - y_pred)
+
+
+def binary_curvatures(xp: Any, y_pred: Any, from_logits: bool) -> tuple[Any, Any]:
+    """``(lp'', lq'')``: the second derivatives of ``log p`` and ``log(1 - p)``."""
+    if from_logits:
+        both = -sigmoid(y_pred) * sigmoid(-y_pred)
+        return both, both
+    return log_probability_curvature(xp, y_pred), log_probability_curvature(xp, 1.0 - y_pred)
 
 
 def softmax_of(xp: Any, z: Any, axis: int | tuple[int, ...]) -> Any:

@@ -20,13 +20,15 @@ from ..core.options import Flag, Fraction, IgnoreIndex
 from ..core.stable import log_probability, times_log, xlogy
 from ._classes import (
     CLASSIFICATION,
+    binary_curvatures,
     binary_logs,
     binary_slopes,
     categorical_logs,
     check_class_axis,
     class_weight_array,
     label_targets,
-    log_probability_slopes,
+    log_probability_curvature,
+    log_probability_slope,
     pick,
     smooth_binary,
     smooth_categorical,
@@ -121,10 +123,11 @@ def _bce(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_smoothin
          pos_weight: Any) -> Iterator[Any]:
     # Every slope keeps NaN (sigmoid, 1/p), and so does the target's weighting.
     y = smooth_binary(y_true, label_smoothing)
-    dp, ddp, dq, ddq = binary_slopes(xp, y_pred, from_logits)
     positive = y if pos_weight is None else option_array(
         xp, pos_weight, y_pred, name="pos_weight") * y
+    dp, dq = binary_slopes(xp, y_pred, from_logits)
     yield -(positive * dp + (1.0 - y) * dq)
+    ddp, ddq = binary_curvatures(xp, y_pred, from_logits)
     yield -(positive * ddp + (1.0 - y) * ddq)
 
 
@@ -370,7 +373,7 @@ def kl_divergence(
     return xp.sum(xlogy(y_true, y_true) - times_log(y_true, log_q), axis=axis)
 
 
-@closed_form("kl_divergence")
+@closed_form("kl_divergence", self_contained=True)
 def _kld(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
          axis: tuple[int, ...]) -> Iterator[Any]:
     # Σ p log p - Σ p log q: only the second term depends on y_pred.
@@ -380,9 +383,9 @@ def _kld(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
 
 
 def _kld_probabilities(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
-    # q itself, not renormalized: element by element; p = 0 contributes 0 (`where`).
-    slopes = log_probability_slopes(xp, y_pred)
-    empty = y_true == 0
-    zero = xp.zeros_like(y_pred)
-    for slope in slopes:
-        yield xp.where(empty, zero, -y_true * slope)
+    # q itself, not renormalized, element by element. The slope is finite (floored at
+    # 1e12), so p = 0 contributes 0 and NaN in p or q stays NaN without a `where`.
+    yield -y_true * log_probability_slope(xp, y_pred)
+    # -1/q² may overflow where q is tiny: a zero target's 0·inf is kept out by `where`.
+    curvature = log_probability_curvature(xp, y_pred)
+    yield xp.where(y_true == 0, xp.zeros_like(y_pred), -y_true * curvature)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, cast
 
 import array_api_compat
 import numpy as np
@@ -19,6 +19,7 @@ def _labels(y: Any, name: str = "y") -> tuple[Any, Any, Any]:
     namespace and device; TypeError unless it holds integers."""
     if not array_api_compat.is_array_api_obj(y):
         y = np.asarray(y)
+    y = cast(Any, y)  # any library's array
     xp = array_api_compat.array_namespace(y)
     if not xp.isdtype(y.dtype, "integral"):
         raise TypeError(f"{name} must hold integer class labels; got dtype {y.dtype}")
@@ -62,7 +63,7 @@ def _is_traced(y: Any) -> bool:
     """Whether ``y`` is a value being traced (``jax.jit``, ``torch.compile``), whose data
     cannot be read."""
     if array_api_compat.is_jax_array(y):
-        import jax  # ok: only reached with a JAX array, to detect tracing
+        import jax.core  # ok: only reached with a JAX array, to detect tracing
 
         return isinstance(y, jax.core.Tracer)
     if array_api_compat.is_torch_array(y):

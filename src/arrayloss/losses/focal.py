@@ -19,6 +19,7 @@ from ..core.options import Flag, Fraction, NonNegative
 from ..core.stable import log1mexp, times_log
 from ._classes import (
     CLASSIFICATION,
+    binary_curvatures,
     binary_logs,
     binary_slopes,
     categorical_logs,
@@ -117,11 +118,12 @@ def _binary_focal(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balancing: b
                   label_smoothing: float) -> Iterator[Any]:
     # v = a·m^γ·CE, m = y·q + (1 - y)·p (= 1 - p_t), CE = -(y log p + (1 - y) log q).
     y = smooth_binary(y_true, label_smoothing)
-    dp, ddp, dq, ddq = binary_slopes(xp, y_pred, from_logits)
+    dp, dq = binary_slopes(xp, y_pred, from_logits)
     ce1 = -(y * dp + (1.0 - y) * dq)
     scale = (alpha * y + (1.0 - alpha) * (1.0 - y)) if apply_class_balancing else 1.0
     if gamma == 0:  # m^0 is exactly 1 in the loss
         yield scale * ce1
+        ddp, ddq = binary_curvatures(xp, y_pred, from_logits)
         yield scale * -(y * ddp + (1.0 - y) * ddq)
         return
     log_p, log_q = binary_logs(xp, y_pred, from_logits)
@@ -138,6 +140,7 @@ def _binary_focal(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balancing: b
     d1 = r_q * dq + r_p * dp
     power = xp.exp(gamma * log_m)
     yield scale * power * (gamma * d1 * ce + ce1)
+    ddp, ddq = binary_curvatures(xp, y_pred, from_logits)
     ce2 = -(y * ddp + (1.0 - y) * ddq)
     d2 = r_q * dq * dq + r_p * dp * dp - d1 * d1 + r_q * ddq + r_p * ddp
     yield scale * power * (gamma * gamma * d1 * d1 * ce + 2.0 * gamma * d1 * ce1

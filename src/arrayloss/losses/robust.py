@@ -21,7 +21,7 @@ from typing import Any
 from ..core.chain_rule import closed_form, constant
 from ..core.define import define_loss
 from ..core.options import OpenFraction, Positive
-from ..core.stable import absolute, sigmoid
+from ..core.stable import absolute, clip, sigmoid
 
 __all__ = [
     "huber",
@@ -72,9 +72,8 @@ def _huber_torch(xp: Any, y_true: Any, y_pred: Any, *, delta: float) -> Any:
 @closed_form("huber", self_contained=True)
 def _huber(xp: Any, y_true: Any, y_pred: Any, *, delta: float) -> Iterator[Any]:
     error = y_pred - y_true
-    # The error clipped to [-δ, δ]: e inside (knots included), ±δ outside. `maximum` and
-    # `minimum` keep NaN, which therefore needs no mask.
-    yield xp.minimum(xp.maximum(error, constant(error, -delta)), constant(error, delta))
+    # The error clipped to [-δ, δ]: e inside (knots included), ±δ outside; NaN stays NaN.
+    yield clip(error, -delta, delta)
     inner = xp.where(error < 0, -error, error) <= delta
     yield xp.where(inner, xp.ones_like(error), xp.zeros_like(error))
 
