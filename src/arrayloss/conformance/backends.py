@@ -52,7 +52,7 @@ class Backend:
                 return "not available (torch is installed but sees no CUDA device)"
         if self.name == "cupy":
             try:
-                import cupy
+                import cupy  # type: ignore[import-not-found]
 
                 if cupy.cuda.runtime.getDeviceCount() > 0:
                     return None
@@ -71,8 +71,9 @@ class Backend:
         """``value`` (NumPy data) as this variant's array, with the dtype named by ``dtype``
         (default: ``value``'s own)."""
         value = np.asarray(value)
-        if dtype is None:
-            dtype = value.dtype.name
+        return self._asarray(value, value.dtype.name if dtype is None else dtype)
+
+    def _asarray(self, value: np.ndarray, dtype: str) -> Any:
         if self.name.startswith("numpy"):
             return value.astype(dtype)
         if self.name.startswith("array_api_strict"):
@@ -85,10 +86,10 @@ class Backend:
         if self.name.startswith("torch"):
             import torch
 
-            device = {"torch": "cpu", "torch_formula": "cpu", "torch_meta": "meta",
-                      "torch_cuda": "cuda"}[self.name]
+            torch_device = {"torch": "cpu", "torch_formula": "cpu", "torch_meta": "meta",
+                            "torch_cuda": "cuda"}[self.name]
             return torch.asarray(value.astype(_numpy_dtype(dtype)), dtype=getattr(torch, dtype),
-                                 device=device)
+                                 device=torch_device)
         if self.name.startswith("jax"):
             import jax
             import jax.numpy as jnp
@@ -96,14 +97,14 @@ class Backend:
             jax.config.update("jax_enable_x64", True)
             return jnp.asarray(value.astype(_numpy_dtype(dtype)), dtype=getattr(jnp, dtype))
         if self.name == "cupy":
-            import cupy
+            import cupy  # type: ignore[import-not-found]
 
             return cupy.asarray(value.astype(dtype))
         if self.name == "dask":
             import dask.array as da
 
-            chunks = tuple(max(1, (s + 1) // 2) for s in value.shape)  # several chunks
-            return da.from_array(value.astype(dtype), chunks=chunks or ())
+            chunks: Any = tuple(max(1, (s + 1) // 2) for s in value.shape)  # several chunks
+            return da.from_array(value.astype(dtype), chunks=chunks)
         raise AssertionError(self.name)
 
     def to_numpy(self, x: Any) -> np.ndarray:
@@ -120,7 +121,7 @@ class Backend:
         if self.name == "dask":
             return np.asarray(x.compute(scheduler="sync"))
         if self.name == "cupy":
-            import cupy
+            import cupy  # type: ignore[import-not-found]
 
             return cupy.asnumpy(x)
         return np.asarray(x)
@@ -128,9 +129,9 @@ class Backend:
     def to_numpy_many(self, xs: list[Any]) -> list[np.ndarray]:
         """Several results as NumPy arrays; a Dask backend computes them in one pass."""
         if self.name == "dask":
-            import dask
+            from dask.base import compute
 
-            return [np.asarray(x) for x in dask.compute(*xs, scheduler="sync")]
+            return [np.asarray(x) for x in compute(*xs, scheduler="sync")]
         return [self.to_numpy(x) for x in xs]
 
     def rounded(self, value: Any, dtype: str) -> np.ndarray:
@@ -243,7 +244,7 @@ def _numpy_dtype(name: str) -> Any:
 @contextlib.contextmanager
 def forbid_dask_compute() -> Iterator[None]:
     """Within this block, any ``compute()`` of a Dask graph raises AssertionError."""
-    import dask
+    import dask.config
 
     def scheduler(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the loss called compute() on a Dask array; it must stay lazy")

@@ -10,12 +10,13 @@ returned error per loss; :func:`closed_form_cases` lists the rows it applies to.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 import arrayloss
 
+from ..core.define import LossFunction
 from .backends import Backend
 from .cases import Case, all_cases
 from .runner import prepare_inputs, relative_error, result_dtype, tolerance, weight_and_mask
@@ -56,9 +57,9 @@ def check_closed_form(case: Case, backend: Backend, dtype: str, seed: int = 0) -
     for actual in results:
         backend.check_result(actual, result_dtype(dtype))
     if backend.name == "dask":  # one computation of the four lazy results
-        import dask
+        from dask.base import compute
 
-        computed = dask.compute(*results, scheduler="sync")
+        computed = compute(*results, scheduler="sync")
     else:
         computed = [backend.to_numpy(actual) for actual in results]
     for (what, reference_name), got in zip(_CHECKS, computed, strict=True):
@@ -127,7 +128,7 @@ def _compute_autodiff(case: Case, rounded: list[np.ndarray], weight: np.ndarray 
     import torch
 
     jax.config.update("jax_enable_x64", True)
-    spec = arrayloss.get(case.loss).spec
+    spec = cast(LossFunction, arrayloss.get(case.loss)).spec
     index = spec.inputs.index(spec.prediction)
     floats = case.float_indices(len(rounded))
     raw = [x.astype(np.float64) if i in floats else x for i, x in enumerate(rounded)]
@@ -139,7 +140,9 @@ def _compute_autodiff(case: Case, rounded: list[np.ndarray], weight: np.ndarray 
         extra = {k: torch.asarray(np.array(v)) if isinstance(v, np.ndarray) else v
                  for k, v in extra.items()}
         fn(*tensors, **extra).backward()
-        return tensors[index].grad.double().numpy()
+        grad = tensors[index].grad
+        assert grad is not None
+        return grad.double().numpy()
 
     out = {"torch.autograd": torch_grad()}
     out["torch.autograd weighted"] = out["torch.autograd"] if weight is None else torch_grad(
@@ -159,7 +162,7 @@ def _torch_hessian32(case: Case, rounded: list[np.ndarray]) -> np.ndarray:
     computed in float32."""
     import torch
 
-    spec = arrayloss.get(case.loss).spec
+    spec = cast(LossFunction, arrayloss.get(case.loss)).spec
     index = spec.inputs.index(spec.prediction)
     floats = case.float_indices(len(rounded))
     tensors = [torch.asarray(x.astype(np.float32)) if i in floats else torch.asarray(np.array(x))

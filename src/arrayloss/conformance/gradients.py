@@ -61,7 +61,7 @@ def numeric_gradient(case: Case, inputs: list[np.ndarray], index: int,
     x = np.array(inputs[index], dtype=np.float64)
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
-        h = step * max(1.0, abs(x[i]))
+        h = step * max(1.0, abs(float(x[i])))
         up, down = x.copy(), x.copy()
         up[i] += h
         down[i] -= h
@@ -201,6 +201,7 @@ def torch_value_and_grad(loss: Any, y_true: Any, y_pred: Any, **options: Any):
     pred = torch.asarray(np.asarray(y_pred, dtype=np.float32)).requires_grad_(True)
     value = loss(torch.asarray(np.asarray(y_true)), pred, **options)
     value.backward()
+    assert pred.grad is not None
     return value.item(), pred.grad.numpy()
 
 

@@ -10,6 +10,7 @@ gradients (autodiff against finite differences, torch against JAX), the transfor
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import time
 from collections.abc import Callable, Iterable
@@ -96,9 +97,11 @@ def _run(results: list[Result], loss: str, kind: str, target: str, case: str,
         results.append(Result(loss, kind, target, case, False, None, {}, message[:2000],
                               time.perf_counter() - start))
         return
-    dtypes = value if isinstance(value, dict) else {}
-    error = max(dtypes.values(), default=0.0) if dtypes else float(value or 0.0)
-    results.append(Result(loss, kind, target, case, True, error, dtypes, "",
+    if isinstance(value, dict):
+        dtypes, worst = value, max(value.values(), default=0.0)
+    else:
+        dtypes, worst = {}, float(value or 0.0)
+    results.append(Result(loss, kind, target, case, True, worst, dtypes, "",
                           time.perf_counter() - start))
 
 
@@ -204,10 +207,10 @@ def _check_loss(name: str, settings: _Settings, cases: list[Case] | None) -> lis
     for c in mine:
         for b in autodiff:
             _run(results, name, "gradient", b.name, c.id,
-                 lambda c=c, b=b: check_gradient(c, b))
+                 functools.partial(check_gradient, c, b))
         if len(autodiff) >= 2:
             _run(results, name, "gradient_agreement", "+".join(b.name for b in autodiff),
-                 c.id, lambda c=c: check_gradient_agreement(c, autodiff))
+                 c.id, functools.partial(check_gradient_agreement, c, autodiff))
     if settings.transforms and mine:
         for t in available_transforms():
             if t.name == "torch.compile" and name not in settings.compiled:
@@ -217,7 +220,7 @@ def _check_loss(name: str, settings: _Settings, cases: list[Case] | None) -> lis
             if library_of(t.module) not in libs:
                 continue
             _run(results, name, "transform", t.name, mine[0].id,
-                 lambda t=t, c=mine[0]: t.check(c))
+                 functools.partial(t.check, mine[0]))
     if settings.peers and not settings.peers_elsewhere:
         for p in all_peers():
             if p.loss == name:
@@ -243,17 +246,17 @@ def _values(results: list[Result], name: str, mine: list[Case], chosen: list[Bac
             share = (time.perf_counter() - start) / len(items)
             for (c, _), outcome in zip(items, outcomes, strict=True):
                 _run(results, name, "values", b.name, c.id,
-                     lambda outcome=outcome: _raise_or_return(outcome))
+                     functools.partial(_raise_or_return, outcome))
                 results[-1].seconds = share
             continue
         for c, plan in items:
             _run(results, name, "values", b.name, c.id,
-                 lambda c=c, b=b, plan=plan: runner.check_dtypes(c, b, plan))
+                 functools.partial(runner.check_dtypes, c, b, plan))
     firsts = [c for c in first_case_per_loss(mine) if c.empty_batch]
     for c in firsts:
         for b in empty_batch_backends(chosen):
             _run(results, name, "empty_batch", b.name, c.id,
-                 lambda c=c, b=b: runner.check_empty_batch(c, b))
+                 functools.partial(runner.check_empty_batch, c, b))
 
 
 def _raise_or_return(outcome: Any) -> Any:
@@ -284,7 +287,11 @@ def _extra(results: list[Result], extra: Any, mine: list[Case], chosen: list[Bac
                 continue
             for dtype in extra.dtypes:
                 _run(results, c.loss, extra.column, bname, c.id,
-                     lambda c=c, bname=bname, dtype=dtype: extra.check(c, backend(bname), dtype))
+                     functools.partial(_extra_check, extra, c, bname, dtype))
+
+
+def _extra_check(extra: Any, case: Case, bname: str, dtype: str) -> Any:
+    return extra.check(case, backend(bname), dtype)
 
 
 def default_losses() -> list[str]:

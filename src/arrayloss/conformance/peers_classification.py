@@ -8,6 +8,8 @@ with ``difference`` pin where arrayloss deliberately departs from the peer.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .peers import as_jax, as_torch, keras_module, peer
@@ -91,7 +93,7 @@ def _keras_loss(name, **options):
     return compute
 
 
-for _loss, _inputs, _opts, _kopts in [
+_KERAS_ROWS: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = [
     ("binary_crossentropy", binary_probs, {}, {}),
     ("binary_crossentropy", binary_logits, {"from_logits": True, "label_smoothing": 0.2},
      {"from_logits": True, "label_smoothing": 0.2}),
@@ -113,7 +115,8 @@ for _loss, _inputs, _opts, _kopts in [
     ("categorical_focal_crossentropy", onehot_logits,
      {"from_logits": True, "label_smoothing": 0.1},
      {"from_logits": True, "label_smoothing": 0.1}),
-]:
+]
+for _loss, _inputs, _opts, _kopts in _KERAS_ROWS:
     peer(_loss, "keras", f"keras.losses.{_loss}", _inputs, _keras_loss(_loss, **_kopts),
          options=_opts, reduction="none", rtol=KERAS_RTOL)
 

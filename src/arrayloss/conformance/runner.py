@@ -186,6 +186,8 @@ def check_many(items: list[tuple[Case, tuple[tuple[str, tuple[Variant, ...]], ..
     under ``jax.jit`` for all of them); returns each case's errors per dtype, or the
     AssertionError (or other exception) that case raised. Where the batch as a whole
     raises, every case is checked on its own, so a failure is attributed to its case."""
+    results: list[Any] = []
+    arrays: list[Any] = []
     try:
         built = [_build(case, backend, plan, seed, None) for case, plan in items]
         calls = [(fn, *c) for fn, cs, _ in built for c in cs]
@@ -237,13 +239,13 @@ def _verify(case: Case, backend: Backend,
             raise AssertionError(
                 f"{case.id}{what} on {backend.name} in {dtype}, {v}: result shape {a.shape}, "
                 f"expected {e.shape}")
-        error = relative_error(a, e)
+        relative = relative_error(a, e)
         limit = tolerance(dtype) * case.tolerance
-        if not error <= limit:
+        if not relative <= limit:
             raise AssertionError(
                 f"{case.id}{what} on {backend.name} in {dtype}, {v}: relative error "
-                f"{error:.3g} > {limit:.3g}\ngot      {a!r}\nexpected {e!r}")
-        worst[dtype] = max(worst[dtype], error)
+                f"{relative:.3g} > {limit:.3g}\ngot      {a!r}\nexpected {e!r}")
+        worst[dtype] = max(worst[dtype], relative)
     return worst
 
 

@@ -269,9 +269,10 @@ def option_array(xp: Any, value: Any, like: Any, *, name: str) -> Any:
             f"{library_name(like)} array; pass a NumPy array, a list or a "
             f"{library_name(like)} array"
         )
-    if xp.isdtype(value.dtype, "complex floating"):
-        raise TypeError(f"{name} must be real; got dtype {value.dtype}")
-    return xp.astype(value, like.dtype)
+    other: Any = value  # any library's array (the check above narrows too far)
+    if xp.isdtype(other.dtype, "complex floating"):
+        raise TypeError(f"{name} must be real; got dtype {other.dtype}")
+    return xp.astype(other, like.dtype)
 
 
 def _flat(value: Any) -> list[Any]:

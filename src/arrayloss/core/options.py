@@ -81,12 +81,13 @@ def check_axis(axis: Any, ndim: int, *, name: str = "axis") -> tuple[int, ...]:
     for a in axes:
         if isinstance(a, bool) or not isinstance(a, numbers.Integral):
             raise TypeError(f"{name} must be an int or a tuple of ints; got {axis!r}")
-        if not -ndim <= a < ndim:
+        index = int(a)
+        if not -ndim <= index < ndim:
             raise ValueError(
                 f"{name}={axis!r} is out of range for inputs with {ndim} dimension(s); "
                 f"expected values in [{-ndim}, {ndim - 1}]"
             )
-        normalized.append(int(a) % ndim)
+        normalized.append(index % ndim)
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{name} must not repeat an axis; got {axis!r}")
     return tuple(sorted(normalized))

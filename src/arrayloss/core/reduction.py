@@ -36,6 +36,7 @@ def reduce_values(
     shape = tuple(values.shape)
     zero = xp.zeros_like(values)
     weighted = values
+    keep = None
     if sample_weight is not None:
         sample_weight = align_leading(xp, sample_weight, shape, name="sample_weight")
         weighted = values * sample_weight
@@ -50,10 +51,10 @@ def reduce_values(
     if reduction == "sum":
         return as_array(xp, total)
     if reduction == "mean":
-        count = zero + 1 if mask is None else xp.astype(keep, values.dtype)
+        count = zero + 1 if keep is None else xp.astype(keep, values.dtype)
     else:  # weighted_mean
         count = zero + 1 if sample_weight is None else sample_weight + zero
-        if mask is not None:
+        if keep is not None:
             count = xp.where(keep, count, zero)
     denominator = xp.sum(count)
     # A mean over nothing (empty batch, all masked, all-zero weights) has a zero

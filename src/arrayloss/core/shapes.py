@@ -12,7 +12,8 @@ from typing import Any
 __all__ = ["align_leading", "known_size", "reconcile_labels", "reconcile_pair", "same_shape"]
 
 
-def reconcile_pair(xp: Any, a: Any, b: Any, *, names: tuple[str, str] = ("y_true", "y_pred")):
+def reconcile_pair(xp: Any, a: Any, b: Any, *,
+                   names: tuple[str, ...] = ("y_true", "y_pred")) -> tuple[Any, Any]:
     """Bring ``a`` (targets) and ``b`` (predictions) to one shape, or raise ValueError."""
     if same_shape(tuple(a.shape), tuple(b.shape)):
         return a, b

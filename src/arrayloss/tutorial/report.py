@@ -17,7 +17,7 @@ _HEADER = ("experiment", "loss", "backend", "metric", "train", "test", "tutorial
 
 
 def _rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in results:
         e = r.experiment
         rows.append((e.problem, e.loss, r.backend, METRIC_NAMES[e.metric], f"{r.train:.3f}",
