@@ -38,10 +38,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import array_api_compat
-
 from .define import PerSample, bind, per_sample
-from .namespace import numpy_quiet
+from .namespace import namespace_of, numpy_quiet
 from .reduction import as_bool, reduce_values
 from .registry import get
 from .shapes import align_leading, known_size
@@ -273,5 +271,5 @@ def _to_elements(xp: Any, per_sample: Any, reduced: tuple[int, ...], ndim: int) 
 
 def constant(x: Any, value: float) -> Any:
     """``value`` as an array like ``x`` (``where`` takes arrays in the standard)."""
-    return array_api_compat.array_namespace(x).full_like(x, value)
+    return namespace_of(x).full_like(x, value)
 

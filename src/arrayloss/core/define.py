@@ -75,15 +75,17 @@ class LossSpec:
     checks: dict[str, OptionCheck] = field(default_factory=dict)
     # Native kernels by library (``_native.py``): the framework's own fused loss.
     kernels: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    _accepted: frozenset[str] = field(init=False, repr=False, compare=False)
 
     @property
     def public_options(self) -> list[str]:
         axis = ["axis"] if self.kind != "custom" else []
         return [*self.options, *axis, *_SHARED_OPTIONS]
 
-    @functools.cached_property
-    def _accepted(self) -> frozenset[str]:
-        return frozenset(self.public_options)
+    def __post_init__(self) -> None:
+        # Computed once here, not as a cached_property: Python 3.11's takes a lock, which
+        # torch.compile cannot trace.
+        object.__setattr__(self, "_accepted", frozenset(self.public_options))
 
     def validate(self, given: dict[str, Any]) -> dict[str, Any]:
         """Check option names and values of ``given`` (the caller's keyword arguments):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -18,10 +19,13 @@ import numpy as np
 
 __all__ = [
     "Resolved",
+    "array_library",
     "computation_dtype",
     "default_float",
     "default_index",
     "library_name",
+    "namespace_name",
+    "namespace_of",
     "numpy_quiet",
     "option_array",
     "resolve",
@@ -51,6 +55,27 @@ def library_name(x: Any) -> str:
             return name
     module = type(x).__module__.split(".")[0]
     return module or type(x).__name__
+
+
+# The namespaces array_api_compat returns, by module name. A dictionary lookup, where
+# array_api_compat's is_*_namespace are lru-cached functions that torch.compile warns about.
+_NAMESPACE_NAMES = {
+    "array_api_compat.numpy": "numpy",
+    "numpy": "numpy",
+    "array_api_compat.torch": "torch",
+    "jax.numpy": "jax",
+    "array_api_compat.dask.array": "dask",
+    "array_api_compat.cupy": "cupy",
+    "cupy": "cupy",
+    "array_api_strict": "array_api_strict",
+}
+
+
+def namespace_name(xp: Any) -> str:
+    """The library of the array namespace ``xp`` (``"numpy"``, ``"torch"``, ``"jax"``,
+    ``"dask"``, ``"cupy"``, ``"array_api_strict"``), or its module name for any other."""
+    name = getattr(xp, "__name__", "")
+    return _NAMESPACE_NAMES.get(name, name)
 
 
 def _is_adoptable(x: Any) -> bool:
@@ -87,12 +112,42 @@ def _kind(value: Any) -> str | None:
     return kind
 
 
-def _namespace_of(anchor: Any) -> Any:
+def array_library(x: Any) -> str | None:
+    """The library of the array ``x`` (``library_name``), decided once per type; ``None``
+    for Python numbers and sequences."""
+    kind = _kind(x)
+    return None if kind == ADOPT else kind
+
+
+def namespace_of(anchor: Any) -> Any:
+    """``array_api_compat.array_namespace(anchor)`` of one array, decided once per type.
+
+    A dictionary lookup on the hot path; array-api-compat's own probes are lru-cached
+    functions, which torch.compile warns about whenever it traces one.
+    """
     kind_of = type(anchor)
     xp = _NAMESPACE_OF_TYPE.get(kind_of)
     if xp is None:
         xp = _NAMESPACE_OF_TYPE[kind_of] = array_api_compat.array_namespace(anchor)
     return xp
+
+
+
+def _learn_tensor_types() -> None:
+    """Fill the type caches for PyTorch's tensors when PyTorch is already imported, so
+    that a loss compiled by torch.compile before any eager call traces no probe (PyTorch
+    is never imported here: only looked up)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not hasattr(torch, "Tensor"):
+        return
+    import array_api_compat.torch as torch_namespace  # ok: torch itself is already imported
+
+    for tensor_type in (torch.Tensor, torch.nn.Parameter):
+        _KIND_OF_TYPE.setdefault(tensor_type, "torch")
+        _NAMESPACE_OF_TYPE.setdefault(tensor_type, torch_namespace)
+
+
+_learn_tensor_types()
 
 
 def resolve(
@@ -130,17 +185,17 @@ def resolve(
         )
     if owners:
         ((kind, (_, anchor)),) = owners.items()
-        xp = _namespace_of(anchor)
+        xp = namespace_of(anchor)
         # A torch tensor's device is its attribute; array-api-compat's general lookup
         # probes every library first.
         device = anchor.device if kind == "torch" else array_api_compat.device(anchor)
     else:
-        xp = _namespace_of(np.empty(0))
+        xp = namespace_of(np.empty(0))
         device = None
 
     converted = dict(named)
     if adopted:
-        into_numpy = array_api_compat.is_numpy_namespace(xp)
+        into_numpy = namespace_name(xp) == "numpy"
         for arg_name, value in named:
             if value is not None and _kind(value) == ADOPT:
                 if not into_numpy and array_api_compat.is_numpy_array(value):
@@ -183,7 +238,7 @@ def numpy_quiet(xp: Any) -> contextlib.AbstractContextManager[Any]:
     contract's (SPEC section 6: NaN in, NaN out; the log of 0 is floored), not an accident
     to warn about. Other libraries do not warn, so results and warnings agree everywhere.
     """
-    if array_api_compat.is_numpy_namespace(xp):
+    if namespace_name(xp) == "numpy":
         return np.errstate(all="ignore")
     return contextlib.nullcontext()
 
@@ -223,7 +278,7 @@ def _default_dtypes(xp: Any, device: Any) -> dict[str, Any]:
     except (KeyError, TypeError):
         pass
     defaults = xp.__array_namespace_info__().default_dtypes(device=device)
-    if array_api_compat.is_jax_namespace(xp):
+    if namespace_name(xp) == "jax":
         return defaults  # JAX's defaults follow its jax_enable_x64 flag, which can change
     try:
         _DEFAULT_DTYPES[key] = defaults

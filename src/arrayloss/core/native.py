@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import array_api_compat
+from .namespace import namespace_name
 
 __all__ = ["library_of", "native_enabled", "native_kernels"]
 
@@ -56,7 +56,7 @@ def native_enabled() -> bool:
 
 def library_of(xp: Any) -> str | None:
     """The library whose native kernels apply to namespace ``xp`` (torch only, for now)."""
-    return "torch" if array_api_compat.is_torch_namespace(xp) else None
+    return "torch" if namespace_name(xp) == "torch" else None
 
 
 Kernel = Callable[..., Any]

@@ -14,6 +14,7 @@ from typing import Any
 import array_api_compat
 
 from .autodiff import stop_gradient
+from .namespace import namespace_name, namespace_of
 
 __all__ = [
     "absolute",
@@ -218,7 +219,7 @@ def absolute(x: Any) -> Any:
     computes in one pass. The closed-form gradients take +1 too. NaN stays NaN.
     """
     xp = _namespace(x)
-    if array_api_compat.is_torch_namespace(xp):
+    if namespace_name(xp) == "torch":
         return xp.where(x < 0, -x, x)
     return xp.abs(x)
 
@@ -227,7 +228,7 @@ def absolute_slope(x: Any) -> Any:
     """The slope of :func:`absolute` at ``x``: -1 below 0, +1 at 0 (either sign) and
     above, NaN at NaN (the closed-form gradients rely on it to keep NaN)."""
     xp = _namespace(x)
-    if array_api_compat.is_torch_namespace(xp):
+    if namespace_name(xp) == "torch":
         # torch.sign(NaN) is 0, not NaN: the slope from a comparison, NaN put back.
         slope = xp.where(x < 0, xp.full_like(x, -1.0), xp.full_like(x, 1.0))
         return xp.where(xp.isnan(x), x, slope)
@@ -254,14 +255,14 @@ def clip(x: Any, low: float, high: float) -> Any:
     ``maximum``/``minimum`` pair is many times slower); on Dask, whose array-api-compat
     ``clip`` needs known chunk sizes, the pair."""
     xp = _namespace(x)
-    if array_api_compat.is_dask_namespace(xp):
+    if namespace_name(xp) == "dask":
         return xp.minimum(xp.maximum(x, xp.full_like(x, low)), xp.full_like(x, high))
     return xp.clip(x, low, high)
 
 
 def _differentiates(xp: Any) -> bool:
     """Whether ``xp``'s arrays have autodiff (PyTorch, JAX), where subgradients matter."""
-    return array_api_compat.is_torch_namespace(xp) or array_api_compat.is_jax_namespace(xp)
+    return namespace_name(xp) in ("torch", "jax")
 
 
 def clamp_negative(x: Any) -> Any:
@@ -364,5 +365,5 @@ def one_hot_like(labels: Any, scores: Any, *, axis: int) -> Any:
     return xp.astype(labels == classes, scores.dtype)
 
 
-_namespace = array_api_compat.array_namespace
+_namespace = namespace_of
 _device = array_api_compat.device
