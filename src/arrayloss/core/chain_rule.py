@@ -169,6 +169,7 @@ def _evaluate(spec: Any, form: ClosedForm, call: Any, *, value: bool, gradient: 
     body_axis = call.body_axis.get("axis", ())
     reduced = call.mean_axes if call.mean_axes is not None else (
         body_axis if isinstance(body_axis, tuple) else (body_axis,))
+    result: Any = None
     if value or not form.self_contained:
         result = spec.body(xp, *call.data, **call.body_axis, **call.options)
         raw = result.values if isinstance(result, PerSample) else result
@@ -177,9 +178,8 @@ def _evaluate(spec: Any, form: ClosedForm, call: Any, *, value: bool, gradient: 
         # NaN in, NaN out (module docstring): the piecewise formulas' `where`s would
         # otherwise send NaN down a constant branch.
         undefined = None if form.self_contained else xp.isnan(raw)
-    else:
-        if isinstance(d1, PerSample):  # pragma: no cover - a form registered wrongly
-            raise RuntimeError(f"the closed form of {spec.name} is not self-contained")
+    else:  # a self-contained gradient or Hessian: the body is not needed
+        assert d1 is not None
         per_sample_values, weight, keep = None, call.weight, call.keep
         shape = tuple(s for a, s in enumerate(d1.shape) if a not in reduced)
         undefined = None

@@ -181,7 +181,7 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
         _require_known_sizes(spec, data)
     prediction_shape = tuple(data[spec.inputs.index(spec.prediction)].shape)
     body_axis: dict[str, Any] = {}
-    mean_axes = None
+    mean_axes: tuple[int, ...] | None = None
     if spec.kind == "labels":
         labels, scores, *rest = data
         if not xp.isdtype(labels.dtype, "integral"):

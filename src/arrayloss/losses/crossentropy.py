@@ -193,7 +193,7 @@ def _indexed_loss(
     # The label's log-probability, read by a gather: only the entry the formula uses
     # counts, so a NaN elsewhere in a row of log-probabilities is not part of the value.
     values = -pick(xp, log_p, safe, axis)
-    weight = None
+    weight = weights = None
     if class_weight is not None:
         weights = class_weight_array(xp, class_weight, log_p, axis)
         weight = pick(xp, xp.broadcast_to(weights, tuple(log_p.shape)), safe, axis)

@@ -167,17 +167,17 @@ def mean_squared_logarithmic_error(
 @closed_form("mean_squared_logarithmic_error")
 def _msle(xp: Any, y_true: Any, y_pred: Any, *, clip_negative: bool) -> Iterator[Any]:
     zero = xp.zeros_like(y_pred)
-    if clip_negative:
-        # The clamp acts on negative values only (clamp_negative): slope 1 at 0.
-        active = y_pred >= 0
+    # The clamp acts on negative values only (clamp_negative): slope 1 at 0.
+    active = (y_pred >= 0) if clip_negative else None
+    if active is not None:
         y_true = xp.where(y_true < 0, xp.zeros_like(y_true), y_true)
         y_pred = xp.where(active, y_pred, zero)
     residual = xp.log1p(y_pred) - xp.log1p(y_true)
     inverse = 1.0 / (1.0 + y_pred)
     d1 = 2.0 * residual * inverse
-    yield xp.where(active, d1, zero) if clip_negative else d1
+    yield d1 if active is None else xp.where(active, d1, zero)
     d2 = 2.0 * (1.0 - residual) * inverse**2
-    yield xp.where(active, d2, zero) if clip_negative else d2
+    yield d2 if active is None else xp.where(active, d2, zero)
 
 
 def _poisson_values(xp: Any, y_true: Any, y_pred: Any, log_input: bool, epsilon: float) -> Any:
