@@ -20,6 +20,7 @@ import numpy as np
 __all__ = [
     "Resolved",
     "array_library",
+    "device_of",
     "computation_dtype",
     "default_float",
     "default_index",
@@ -117,6 +118,12 @@ def array_library(x: Any) -> str | None:
     for Python numbers and sequences."""
     kind = _kind(x)
     return None if kind == ADOPT else kind
+
+
+def device_of(x: Any) -> Any:
+    """``array_api_compat.device(x)``; for a PyTorch tensor its ``.device`` directly, which
+    keeps array-api-compat's lru-cached probes off torch.compile's traced path."""
+    return x.device if array_library(x) == "torch" else array_api_compat.device(x)
 
 
 def namespace_of(anchor: Any) -> Any:
@@ -300,7 +307,7 @@ def default_index(xp: Any, device: Any) -> Any:
 def option_array(xp: Any, value: Any, like: Any, *, name: str) -> Any:
     """A Python number, sequence, NumPy array or array of ``like``'s library given as an
     option (``pos_weight``, ``class_weight``), as an array of ``like``'s dtype and device."""
-    device = array_api_compat.device(like)
+    device = device_of(like)
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a number or an array of numbers; got {value!r}")
     if isinstance(value, (numbers.Real, list, tuple)):

@@ -11,10 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import array_api_compat
-
 from .autodiff import stop_gradient
-from .namespace import namespace_name, namespace_of
+from .namespace import device_of, namespace_name, namespace_of
 
 __all__ = [
     "absolute",
@@ -366,4 +364,4 @@ def one_hot_like(labels: Any, scores: Any, *, axis: int) -> Any:
 
 
 _namespace = namespace_of
-_device = array_api_compat.device
+_device = device_of

@@ -9,10 +9,9 @@ import math
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from array_api_compat import device as _device
-
 from ..core.chain_rule import closed_form, no_closed_form
 from ..core.define import PerSample, define_loss
+from ..core.namespace import device_of as _device
 from ..core.options import Flag, Interval, NonNegative, Positive
 from ..core.stable import logsumexp, positive_part, safe_divide, scaled_norm, softplus, unit_vectors
 

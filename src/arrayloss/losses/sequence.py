@@ -21,11 +21,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from array_api_compat import device as _device
-
 from ..core.chain_rule import no_closed_form
 from ..core.define import define_loss
 from ..core.namespace import default_index
+from ..core.namespace import device_of as _device
 from ..core.options import Flag
 from ..core.stable import log_softmax
 
