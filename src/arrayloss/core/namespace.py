@@ -103,7 +103,9 @@ def _kind(value: Any) -> str | None:
         return _KIND_OF_TYPE[kind_of]
     except KeyError:
         pass
-    if _is_adoptable(value):
+    if _torch_namespace_of(value) is not None:
+        kind = "torch"
+    elif _is_adoptable(value):
         kind = ADOPT
     elif array_api_compat.is_array_api_obj(value):
         kind = library_name(value)
@@ -135,26 +137,24 @@ def namespace_of(anchor: Any) -> Any:
     kind_of = type(anchor)
     xp = _NAMESPACE_OF_TYPE.get(kind_of)
     if xp is None:
-        xp = _NAMESPACE_OF_TYPE[kind_of] = array_api_compat.array_namespace(anchor)
+        xp = _torch_namespace_of(anchor)
+        if xp is None:
+            xp = array_api_compat.array_namespace(anchor)
+        _NAMESPACE_OF_TYPE[kind_of] = xp
     return xp
 
 
 
-def _learn_tensor_types() -> None:
-    """Fill the type caches for PyTorch's tensors when PyTorch is already imported, so
-    that a loss compiled by torch.compile before any eager call traces no probe (PyTorch
-    is never imported here: only looked up)."""
+def _torch_namespace_of(value: Any) -> Any:
+    """array-api-compat's PyTorch namespace if ``value`` is a tensor, else ``None``: an
+    ``isinstance`` that torch.compile traces without a warning, where array-api-compat's
+    probes are lru-cached functions. PyTorch is only looked up, never imported."""
     torch = sys.modules.get("torch")
-    if torch is None or not hasattr(torch, "Tensor"):
-        return
-    import array_api_compat.torch as torch_namespace  # ok: torch itself is already imported
+    if torch is None or not isinstance(value, torch.Tensor):
+        return None
+    import array_api_compat.torch as torch_namespace  # ok: value is already a torch tensor
 
-    for tensor_type in (torch.Tensor, torch.nn.Parameter):
-        _KIND_OF_TYPE.setdefault(tensor_type, "torch")
-        _NAMESPACE_OF_TYPE.setdefault(tensor_type, torch_namespace)
-
-
-_learn_tensor_types()
+    return torch_namespace
 
 
 def resolve(
