@@ -73,6 +73,9 @@ def test_one_class_per_loss_with_keras_names():
     assert set(alk.CLASSES) == losses
     assert set(arrayloss.available()) - losses == {"l1", "l2", "l1_l2"}
     assert len(WITH_KERAS) == 20
+    # __all__ is written out for type checkers: exactly the generated classes, in order.
+    assert alk.__all__ == ["CLASSES", "ArraylossLoss", "get",
+                           *(cls.__name__ for cls in alk.CLASSES.values())]
     for name, cls in alk.CLASSES.items():
         assert getattr(alk, cls.__name__) is cls and cls.__name__ in alk.__all__
         assert issubclass(cls, keras.losses.Loss) and cls.function is arrayloss.get(name)

@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 import arrayloss
+
+if TYPE_CHECKING:
+    from arrayloss.core.define import LossFunction
 
 try:
     import keras
@@ -52,10 +55,19 @@ if not keras.version().startswith("3."):
 try:  # how Keras's own SparseCategoricalCrossentropy(ignore_class=...) marks ignored values
     from keras.src.backend import set_keras_mask as _set_keras_mask
 except ImportError:  # pragma: no cover  (older Keras 3: the attribute it reads)
-    def _set_keras_mask(values: Any, mask: Any) -> None:
-        values._keras_mask = mask
+    def _set_keras_mask(x: Any, mask: Any) -> None:
+        x._keras_mask = mask
 
-__all__ = ["CLASSES", "ArraylossLoss", "get"]
+# Written out for type checkers; the generated classes (below) in the registry's order.
+__all__ = [
+    "CLASSES", "ArraylossLoss", "get", "MeanSquaredError", "MeanAbsoluteError",
+    "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Poisson", "PoissonNLL",
+    "GaussianNLL", "CosineSimilarity", "Huber", "LogCosh", "Quantile", "TukeyBiweight",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+    "NegativeLogLikelihood", "KLDivergence", "BinaryFocalCrossentropy",
+    "CategoricalFocalCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge", "Dice", "Tversky",
+    "Jaccard", "TripletMargin", "Contrastive", "NTXent", "CTC",
+]
 
 # Class names where joining the capitalized words of the canonical name is not Keras's
 # spelling (``KlDivergence``) or not its style for acronyms (``Ctc``).
@@ -84,7 +96,8 @@ def _split(loss: ArraylossLoss, y_pred: Any, parts: tuple[str, ...]) -> list[Any
             f"axis, so that axis's length must be a multiple of {len(parts)}; got "
             f"y_pred.shape={tuple(y_pred.shape)}"
         )
-    return list(ops.split(y_pred, len(parts), axis=-1))
+    pieces: Any = ops.split(y_pred, len(parts), axis=-1)
+    return list(pieces)
 
 
 def _pair(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
@@ -120,7 +133,8 @@ def _ctc(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
         )
     blank = loss.options["blank"]
     label_lengths = ops.sum(ops.cast(ops.not_equal(labels, blank), "int32"), axis=-1)
-    logit_lengths = ops.full((ops.shape(y_pred)[0],), ops.shape(y_pred)[1], dtype="int32")
+    shape: Any = ops.shape(y_pred)
+    logit_lengths = ops.full((shape[0],), shape[1], dtype="int32")
     return [labels, y_pred, label_lengths, logit_lengths]
 
 
@@ -144,7 +158,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v) for v in value)
     if isinstance(value, np.generic) or hasattr(value, "shape"):
-        return ops.convert_to_numpy(value).tolist()
+        array: Any = ops.convert_to_numpy(value)
+        return array.tolist()
     return value
 
 
@@ -183,7 +198,7 @@ class ArraylossLoss(keras.losses.Loss):
                 f"{cls.__name__}() got unknown option(s) {', '.join(unknown)}{hint}; it takes "
                 f"{', '.join([*cls.defaults, *_KERAS_ARGUMENTS])}"
             )
-        return cls.function.spec.validate(options)
+        return cast("LossFunction", cls.function).spec.validate(options)
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
         arrays = type(self).inputs(self, y_true, y_pred)
@@ -251,15 +266,49 @@ def _make_class(loss_name: str) -> type[ArraylossLoss] | None:
     return keras.saving.register_keras_serializable(package="arrayloss", name=name)(cls)
 
 
-CLASSES: dict[str, type[ArraylossLoss]] = {}
+def _make_classes() -> dict[str, type[ArraylossLoss]]:
+    classes = {}
+    for loss_name in arrayloss.available():
+        cls = _make_class(loss_name)
+        if cls is not None:
+            classes[loss_name] = cls
+    return classes
+
+
+CLASSES: dict[str, type[ArraylossLoss]] = _make_classes()
 """Every generated class by arrayloss's canonical loss name."""
-for _loss_name in arrayloss.available():
-    _cls = _make_class(_loss_name)
-    if _cls is not None:
-        CLASSES[_loss_name] = _cls
-        globals()[_cls.__name__] = _cls
-        __all__.append(_cls.__name__)
-del _loss_name, _cls
+globals().update({cls.__name__: cls for cls in CLASSES.values()})
+
+if TYPE_CHECKING:  # the classes just generated, as type checkers cannot see them made
+    class MeanSquaredError(ArraylossLoss): ...
+    class MeanAbsoluteError(ArraylossLoss): ...
+    class MeanAbsolutePercentageError(ArraylossLoss): ...
+    class MeanSquaredLogarithmicError(ArraylossLoss): ...
+    class Poisson(ArraylossLoss): ...
+    class PoissonNLL(ArraylossLoss): ...
+    class GaussianNLL(ArraylossLoss): ...
+    class CosineSimilarity(ArraylossLoss): ...
+    class Huber(ArraylossLoss): ...
+    class LogCosh(ArraylossLoss): ...
+    class Quantile(ArraylossLoss): ...
+    class TukeyBiweight(ArraylossLoss): ...
+    class BinaryCrossentropy(ArraylossLoss): ...
+    class CategoricalCrossentropy(ArraylossLoss): ...
+    class SparseCategoricalCrossentropy(ArraylossLoss): ...
+    class NegativeLogLikelihood(ArraylossLoss): ...
+    class KLDivergence(ArraylossLoss): ...
+    class BinaryFocalCrossentropy(ArraylossLoss): ...
+    class CategoricalFocalCrossentropy(ArraylossLoss): ...
+    class Hinge(ArraylossLoss): ...
+    class SquaredHinge(ArraylossLoss): ...
+    class CategoricalHinge(ArraylossLoss): ...
+    class Dice(ArraylossLoss): ...
+    class Tversky(ArraylossLoss): ...
+    class Jaccard(ArraylossLoss): ...
+    class TripletMargin(ArraylossLoss): ...
+    class Contrastive(ArraylossLoss): ...
+    class NTXent(ArraylossLoss): ...
+    class CTC(ArraylossLoss): ...
 
 
 def get(identifier: Any, /, **options: Any) -> ArraylossLoss:

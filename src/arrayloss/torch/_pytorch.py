@@ -137,6 +137,7 @@ class BCELoss(Loss):
 
     _loss = "binary_crossentropy"
     _logits = False
+    weight: torch.Tensor | None  # a buffer
 
     def __init__(self, weight: torch.Tensor | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction, from_logits=self._logits)
@@ -157,6 +158,7 @@ class BCEWithLogitsLoss(BCELoss):
     axis=(), sample_weight=weight)``; both tensors are buffers."""
 
     _logits = True
+    pos_weight: torch.Tensor | None  # a buffer
 
     def __init__(self, weight: torch.Tensor | None = None, reduction: str = "mean",
                  pos_weight: torch.Tensor | None = None) -> None:
@@ -179,6 +181,7 @@ class NLLLoss(Loss):
     ``"mean"`` (the sum over the kept targets' class weights)."""
 
     _loss = "negative_log_likelihood"
+    weight: torch.Tensor | None  # a buffer
 
     def __init__(self, weight: torch.Tensor | None = None, ignore_index: int = -100,
                  reduction: str = "mean") -> None:

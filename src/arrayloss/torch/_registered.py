@@ -9,13 +9,16 @@ the function's prediction argument, ``target`` and the rest its other arrays in 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
 import arrayloss
 
 from ._base import TORCH_REDUCTIONS, Loss, as_buffer
+
+if TYPE_CHECKING:
+    from arrayloss.core.define import LossFunction
 
 # The losses with a PyTorch-named module (``_pytorch.py``).
 HAS_PYTORCH_MODULE = frozenset({
@@ -69,7 +72,7 @@ class RegisteredLoss(Loss):
 
 def _make(loss: str) -> type[RegisteredLoss]:
     function = arrayloss.get(loss)
-    spec = function.spec
+    spec = cast("LossFunction", function).spec
     parameters = inspect.signature(function).parameters
     defaults = {name: parameters[name].default for name in spec.public_options
                 if name not in ("sample_weight", "mask", "reduction")}
