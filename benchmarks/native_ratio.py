@@ -7,6 +7,7 @@ hand-written expression where the framework has no such loss) and their ratio
 (arrayloss / native):
 
 - torch: forward and ``backward()``, eager, one thread; also one call at 128 elements;
+  and both compiled by ``torch.compile`` (inductor), each pair compiled once before timing;
 - JAX: ``jax.jit(jax.value_and_grad)`` against optax;
 - NumPy: the forward value against a NumPy expression, and ``arrayloss.gradient`` against
   a hand-written NumPy gradient of the mean.
@@ -99,6 +100,52 @@ def torch_pairs(n: int, c: int, suffix: str = "") -> list[Pair]:
     ]
     return [(f"torch {name}{suffix}", step(x, ours), step(x, native))
             for name, x, ours, native in pairs]
+
+
+def torch_compiled_pairs(n: int, c: int) -> list[Pair]:
+    """A sample of the eager pairs, arrayloss's loss and the native one each compiled."""
+    import torch
+
+    wanted = ("mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy_with_logits",
+              "cross_entropy (labels)", "binary focal (expression)")
+    rng = np.random.default_rng(2)
+    z = torch.tensor(rng.normal(size=(n, c)), dtype=torch.float32, requires_grad=True)
+    target = torch.tensor(rng.normal(size=(n, c)), dtype=torch.float32)
+    binary = torch.tensor(rng.integers(0, 2, (n, c)), dtype=torch.float32)
+    labels = torch.tensor(rng.integers(0, c, n))
+    F = torch.nn.functional
+
+    def focal(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        p = torch.sigmoid(logits)
+        ce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+        p_t = p * y + (1 - p) * (1 - y)
+        return ((1 - p_t) ** 2 * ce).mean()
+
+    losses = {
+        "mse_loss": (lambda x, y: arrayloss.mse(y, x), F.mse_loss, target),
+        "l1_loss": (lambda x, y: arrayloss.mae(y, x), F.l1_loss, target),
+        "huber_loss": (lambda x, y: arrayloss.huber(y, x), F.huber_loss, target),
+        "binary_cross_entropy_with_logits": (
+            lambda x, y: arrayloss.bce(y, x, from_logits=True),
+            F.binary_cross_entropy_with_logits, binary),
+        "cross_entropy (labels)": (lambda x, y: arrayloss.scce(y, x, from_logits=True),
+                                   F.cross_entropy, labels),
+        "binary focal (expression)": (lambda x, y: arrayloss.focal(y, x, from_logits=True),
+                                      focal, binary),
+    }
+
+    def step(loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+             y: torch.Tensor) -> Callable[[], None]:
+        compiled = torch.compile(loss)
+
+        def run() -> None:
+            z.grad = None
+            compiled(z, y).backward()
+
+        return run
+
+    return [(f"torch.compile {name}", step(ours, y), step(native, y))
+            for name, (ours, native, y) in losses.items() if name in wanted]
 
 
 def torch_small_pairs() -> list[Pair]:
@@ -204,6 +251,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     pairs = (torch_pairs(args.size, args.classes) + torch_small_pairs()
+             + torch_compiled_pairs(args.size, args.classes)
              + jax_pairs(args.size, args.classes) + numpy_pairs(args.size, args.classes)
              + numpy_gradient_pairs(args.size, args.classes))
     pairs = [p for p in pairs if args.only in p[0]]

@@ -211,14 +211,19 @@ def absolute(x: Any) -> Any:
     """``abs(x)`` with the subgradient +1 at 0 on every backend.
 
     ``abs'(0)`` is 0 in PyTorch and +1 in JAX (``jax.grad(jnp.abs)(0.0)``, also at -0.0),
-    and ``clip``/``maximum`` split ties differently too. On PyTorch a ``where`` gives the
-    slope +1 at 0; JAX's own ``abs`` already has it, and the libraries without autodiff
+    and ``clip``/``maximum`` split ties differently too. On PyTorch ``x`` times its slope
+    (``sign(x)``, with 0 lifted to +1) held constant: autograd's gradient is that slope, in
+    one multiply, where a ``where`` costs two selects each way (and compiles poorly); the
+    value keeps NaN (the slope of NaN is 0, and NaN·0 is NaN) and ``-inf`` gives ``inf``.
+    JAX's own ``abs`` already has the slope +1 at 0, and the libraries without autodiff
     (NumPy, Dask, CuPy, array-api-strict) need only the value, which their ``abs``
-    computes in one pass. The closed-form gradients take +1 too. NaN stays NaN.
+    computes in one pass. The closed-form gradients take +1 too.
     """
     xp = _namespace(x)
     if namespace_name(xp) == "torch":
-        return xp.where(x < 0, -x, x)
+        # Tensor.sign, not the namespace's: array-api-compat's sets sign(NaN) = NaN by
+        # boolean indexing, which torch.func.vmap cannot batch.
+        return x * stop_gradient(x.sign() + xp.astype(x == 0, x.dtype))
     return xp.abs(x)
 
 
@@ -237,13 +242,17 @@ def absolute_slope(x: Any) -> Any:
 def positive_part(x: Any) -> Any:
     """``max(x, 0)`` with the subgradient 0 at 0 on every backend (ReLU's convention).
 
-    On the autodiff libraries (PyTorch, JAX) a ``where``, whose test is ``x <= 0`` rather
-    than ``x > 0`` so that NaN, for which every comparison is false, takes the ``x`` branch
-    and stays NaN; ``maximum`` would split the gradient at the tie. The others need only
-    the value: ``maximum(x, 0)``, which keeps NaN.
+    On PyTorch its ``relu``, which has exactly that gradient, in one pass each way. On JAX
+    a ``where``, whose test is ``x <= 0`` rather than ``x > 0`` so that NaN, for which
+    every comparison is false, takes the ``x`` branch and stays NaN; ``maximum`` would split
+    the gradient at the tie. The others need only the value: ``maximum(x, 0)``, which keeps
+    NaN.
     """
     xp = _namespace(x)
-    if _differentiates(xp):
+    name = namespace_name(xp)
+    if name == "torch":
+        return x.relu()
+    if name == "jax":
         return xp.where(x <= 0, xp.zeros_like(x), x)
     return xp.maximum(x, 0.0)
 
@@ -256,11 +265,6 @@ def clip(x: Any, low: float, high: float) -> Any:
     if namespace_name(xp) == "dask":
         return xp.minimum(xp.maximum(x, xp.full_like(x, low)), xp.full_like(x, high))
     return xp.clip(x, low, high)
-
-
-def _differentiates(xp: Any) -> bool:
-    """Whether ``xp``'s arrays have autodiff (PyTorch, JAX), where subgradients matter."""
-    return namespace_name(xp) in ("torch", "jax")
 
 
 def clamp_negative(x: Any) -> Any:
