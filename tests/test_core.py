@@ -191,7 +191,8 @@ def test_leading_axis_weights_apply_to_every_element_of_a_sample():
 
 def test_unknown_reduction_lists_the_allowed_ones():
     with pytest.raises(ValueError, match="reduction must be one of 'mean', 'sum', "
-                                         "'weighted_mean', 'none'; got 'avg'"):
+                                         "'weighted_mean', 'none', 'partial_mean', "
+                                         "'partial_weighted_mean'; got 'avg'"):
         arrayloss.mse(Y, P, reduction="avg")
 
 

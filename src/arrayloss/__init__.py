@@ -9,6 +9,7 @@ from ._boosting import BoostingObjective, boosting_objective
 from ._gradients import gradient, has_closed_form, hessian_diagonal, value_and_gradient
 from .core.define import PerSample, define_loss
 from .core.native import native_kernels
+from .core.reduction import combine_partials
 from .core.registry import available, get
 from .losses.crossentropy import (
     binary_crossentropy,
@@ -74,6 +75,7 @@ __all__ = [
     "categorical_focal_crossentropy",
     "categorical_hinge",
     "cce",
+    "combine_partials",
     "contrastive",
     "cosine_proximity",
     "cosine_similarity",

@@ -12,6 +12,7 @@ from .core.chain_rule import has_closed_form as has_closed_form
 from .core.define import PerSample as PerSample
 from .core.define import define_loss as define_loss
 from .core.native import native_kernels as native_kernels
+from .core.reduction import combine_partials as combine_partials
 from .core.registry import available as available
 from .core.registry import get as get
 from .losses.encoding import one_hot as one_hot
@@ -28,7 +29,14 @@ ArrayLike: TypeAlias = Any
 """An ``Array``, or data converted to the library of the other arrays: a NumPy array, a
 Python number or a nested sequence of numbers."""
 
-Reduction: TypeAlias = Literal["mean", "sum", "weighted_mean", "none"]
+Reduction: TypeAlias = Literal[
+    "mean",
+    "sum",
+    "weighted_mean",
+    "none",
+    "partial_mean",
+    "partial_weighted_mean",
+]
 
 __version__: str
 

@@ -40,7 +40,8 @@ ArrayLike: TypeAlias = Any
 """An ``Array``, or data converted to the library of the other arrays: a NumPy array, a
 Python number or a nested sequence of numbers."""
 
-Reduction: TypeAlias = Literal[{reductions}]
+Reduction: TypeAlias = Literal[
+{reductions}]
 '''
 
 # The public type of ``axis`` by kind; a "custom" loss declares its own in its formula.
@@ -121,7 +122,7 @@ def generate() -> str:
         if not module.startswith("arrayloss."):
             raise TypeError(f"arrayloss.{name} is defined outside arrayloss ({module})")
         imports.append((module.replace("arrayloss", "", 1), obj.__name__, name))
-    reductions = ", ".join(f'"{r}"' for r in REDUCTIONS)
+    reductions = "".join(f'    "{r}",\n' for r in REDUCTIONS)
     all_lines = "".join(f'    "{n}",\n' for n in public)
     imports.sort(key=lambda i: (i[0], _kind(i[1]), i[1], i[2]))  # ruff's isort order
     import_lines = "\n".join(f"from {m} import {n} as {a}" for m, n, a in imports)

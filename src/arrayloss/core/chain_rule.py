@@ -201,7 +201,7 @@ def _evaluate(spec: Any, form: ClosedForm, call: Any, *, value: bool, gradient: 
     if weight is None and keep is None and all(known_size(s) for s in shape):
         # Every per-sample value counts once: the coefficient is one number.
         samples = math.prod(shape)
-        share = 1.0 if call.reduction in ("none", "sum") else 1.0 / max(1, samples)
+        share = 1.0 if call.reduction in _SUMS else 1.0 / max(1, samples)
         factor: Any = share / size
         kept = None
     else:
@@ -237,6 +237,12 @@ def _evaluate(spec: Any, form: ClosedForm, call: Any, *, value: bool, gradient: 
     return Evaluation(out_value, out_gradient, out_hessian)
 
 
+# Reductions whose gradient is that of a plain sum: "none" (the sum of its output) and the
+# partial reductions (the gradient of the numerator; the denominator does not depend on the
+# prediction, and the caller divides by the combined one).
+_SUMS = ("none", "sum", "partial_mean", "partial_weighted_mean")
+
+
 def _reduction_coefficients(xp: Any, per_sample: Any, weight: Any, keep: Any,
                             reduction: str) -> Any:
     """``c`` with ``result = Σ c·l`` for per-sample values ``l`` (module docstring).
@@ -246,7 +252,7 @@ def _reduction_coefficients(xp: Any, per_sample: Any, weight: Any, keep: Any,
     """
     ones = xp.ones_like(per_sample)
     weighted = reduce_values(xp, ones, sample_weight=weight, mask=keep, reduction="none")
-    if reduction in ("none", "sum"):
+    if reduction in _SUMS:
         return weighted
     count = weighted if reduction == "weighted_mean" else reduce_values(
         xp, ones, mask=keep, reduction="none")

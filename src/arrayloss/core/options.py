@@ -29,7 +29,7 @@ __all__ = [
     "option_checks",
 ]
 
-REDUCTIONS = ("mean", "sum", "weighted_mean", "none")
+REDUCTIONS = ("mean", "sum", "weighted_mean", "none", "partial_mean", "partial_weighted_mean")
 
 
 def check_reduction(reduction: Any) -> str:

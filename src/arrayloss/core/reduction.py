@@ -6,10 +6,21 @@ from typing import Any
 
 import numpy as np
 
-from .namespace import namespace_name
+from .namespace import namespace_name, namespace_of
 from .shapes import align_leading
 
-__all__ = ["as_array", "as_bool", "mean_over_axis", "plain_reduction", "reduce_values"]
+__all__ = [
+    "PARTIAL",
+    "as_array",
+    "as_bool",
+    "combine_partials",
+    "mean_over_axis",
+    "plain_reduction",
+    "reduce_values",
+]
+
+# The partial reductions and the mean each one is the pair of (SPEC section 5).
+PARTIAL = {"partial_mean": "mean", "partial_weighted_mean": "weighted_mean"}
 
 
 def mean_over_axis(xp: Any, values: Any, axis: int | tuple[int, ...] | None) -> Any:
@@ -29,7 +40,10 @@ def reduce_values(
     """Apply ``sample_weight`` ``w``, ``mask`` ``m`` and ``reduction`` to per-sample ``values``.
 
     ``none``: ``w·m·l``; ``sum``: ``Σ w·m·l``; ``mean``: ``Σ w·m·l / Σ m``;
-    ``weighted_mean``: ``Σ w·m·l / Σ w·m``. A mean over nothing is 0.
+    ``weighted_mean``: ``Σ w·m·l / Σ w·m``. A mean over nothing is 0. ``partial_mean`` and
+    ``partial_weighted_mean``: the pair ``(Σ w·m·l, Σ m)`` or ``(Σ w·m·l, Σ w·m)``, 0-d
+    arrays, which sum over shards into the numerator and denominator of the mean
+    (:func:`combine_partials`).
     """
     if sample_weight is None and mask is None and reduction != "none":
         return plain_reduction(xp, values, reduction)
@@ -50,13 +64,16 @@ def reduce_values(
     total = xp.sum(weighted)
     if reduction == "sum":
         return as_array(xp, total)
-    if reduction == "mean":
+    mean = PARTIAL.get(reduction, reduction)
+    if mean == "mean":
         count = zero + 1 if keep is None else xp.astype(keep, values.dtype)
     else:  # weighted_mean
         count = zero + 1 if sample_weight is None else sample_weight + zero
         if keep is not None:
             count = xp.where(keep, count, zero)
     denominator = xp.sum(count)
+    if reduction in PARTIAL:
+        return as_array(xp, total), as_array(xp, denominator)
     # A mean over nothing (empty batch, all masked, all-zero weights) has a zero
     # numerator too; dividing by 1 there gives 0 instead of 0/0 = NaN.
     denominator = xp.where(denominator == 0, xp.ones_like(denominator), denominator)
@@ -69,9 +86,54 @@ def plain_reduction(xp: Any, values: Any, reduction: str) -> Any:
     Both means are ``Σ l / N`` here. An empty batch has no mean; its sum, 0 (with the
     right dtype, device and autodiff graph), is the "mean over nothing is 0" rule.
     """
+    if reduction in PARTIAL:
+        # Every per-sample value counts once: the denominator is their number.
+        return as_array(xp, xp.sum(values)), as_array(xp, xp.sum(xp.ones_like(values)))
     if reduction == "sum" or 0 in tuple(values.shape):
         return as_array(xp, xp.sum(values))
     return as_array(xp, xp.mean(values))
+
+
+def combine_partials(numerator: Any, denominator: Any, /) -> Any:
+    """The mean from the partial reductions of several shards: ``Σ numerators / Σ
+    denominators``, 0 where the denominators sum to 0 (every shard empty or masked).
+
+    ``numerator`` and ``denominator`` are the summed partials (what an all-reduce of
+    ``loss(..., reduction="partial_mean")`` gives), or sequences of them, one per shard, or
+    arrays of them, summed here. The result equals ``loss(..., reduction="mean")`` (or
+    ``"weighted_mean"``) over the whole batch, in the arrays' library.
+
+    >>> import numpy as np
+    >>> import arrayloss
+    >>> y, p = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    >>> shards = [arrayloss.mse(y[:1], p[:1], reduction="partial_mean"),
+    ...           arrayloss.mse(y[1:], p[1:], reduction="partial_mean"),
+    ...           arrayloss.mse(y[:0], p[:0], reduction="partial_mean")]  # an empty shard
+    >>> float(arrayloss.combine_partials(*zip(*shards)))
+    1.6666666666666667
+    >>> float(arrayloss.mse(y, p))
+    1.6666666666666667
+    """
+    numerator, denominator = _summed(numerator), _summed(denominator)
+    xp = namespace_of(numerator)
+    # Every shard empty or masked: the numerator is 0 too, and 0/1 is the 0 of the rule.
+    safe = xp.where(denominator == 0, xp.ones_like(denominator), denominator)
+    return as_array(xp, numerator / safe)
+
+
+def _summed(partials: Any) -> Any:
+    """A partial, or the sum of a sequence or an array of partials."""
+    if isinstance(partials, (list, tuple)):
+        if not partials:
+            raise ValueError("combine_partials needs at least one shard's partials; got none")
+        total = partials[0]
+        for part in partials[1:]:
+            total = total + part
+        partials = total
+    if isinstance(partials, (int, float)):
+        partials = np.asarray(float(partials))
+    xp = namespace_of(partials)
+    return xp.sum(partials) if partials.ndim else partials
 
 
 def as_bool(xp: Any, mask: Any) -> Any:
