@@ -10,6 +10,7 @@ COMMANDS = {
     "list": ("arrayloss._cli.listing", "print every loss with its family and aliases"),
     "check": ("arrayloss._cli.check", "run the conformance matrix on the installed backends"),
     "tutorial": ("arrayloss._cli.tutorial", "reproduce the nine loss-choice experiments"),
+    "plot": ("arrayloss._cli.plot", "draw a loss and its derivative (matplotlib)"),
     "stubs": ("arrayloss._cli.stubs", "regenerate the type stub arrayloss/__init__.pyi"),
 }
 
