@@ -242,11 +242,12 @@ def views(name: str, options: dict[str, Any] | None = None,
                 lambda z: _ones(z, *sign), {"from_logits": True}))
         return found
     if name == "contrastive":
-        return [View(key, f"distance d ({what} pair, y = {y:g})", _grid(0.0, 2.5, points),
-                     lambda xp, d, y=y: (_const(xp, y, d), xp.asarray(d)),
-                     lambda d: np.ones_like(d))
-                for key, what, y in (("similar", "similar", 0.0),
-                                     ("dissimilar", "dissimilar", 1.0))]
+        def pair_of(y: float) -> Callable[[Any, Any], tuple[Any, ...]]:
+            return lambda xp, d: (_const(xp, y, d), xp.asarray(d))
+
+        return [View(key, f"distance d ({key} pair, y = {y:g})", _grid(0.0, 2.5, points),
+                     pair_of(y), lambda d: np.ones_like(d))
+                for key, y in (("similar", 0.0), ("dissimilar", 1.0))]
     if name == "triplet_margin":
         return [View("negative", "anchor–negative distance (anchor–positive distance 1)",
                      _grid(0.0, 3.0, points),
