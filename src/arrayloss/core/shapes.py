@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["align_leading", "known_size", "reconcile_labels", "reconcile_pair", "same_shape"]
+__all__ = [
+    "align_leading",
+    "drop_axes",
+    "known_size",
+    "reconcile_labels",
+    "reconcile_pair",
+    "same_shape",
+]
 
 
 def reconcile_pair(xp: Any, a: Any, b: Any, *,
@@ -58,7 +65,7 @@ def align_leading(xp: Any, x: Any, shape: tuple[int, ...], *, name: str) -> Any:
     ``(N, T)``.
     """
     if x.ndim == len(shape) + 1 and x.shape[-1] == 1:
-        x = xp.squeeze(x, axis=-1)
+        x = drop_axes(xp, x, -1)
     if x.ndim > len(shape) or any(
         not _fits(s, t) for s, t in zip(x.shape, shape[: x.ndim], strict=True)
     ):
@@ -77,6 +84,16 @@ def _fits(size: Any, target: Any) -> bool:
     """Whether an axis of ``size`` broadcasts to ``target``; an unknown size (None, or
     NaN on Dask after boolean indexing) is accepted where the rule cannot be decided."""
     return size == 1 or size == target or not known_size(size) or not known_size(target)
+
+
+def drop_axes(xp: Any, x: Any, axis: int | tuple[int, ...]) -> Any:
+    """``squeeze(x, axis)`` of length-1 axes, as a ``reshape``: array-api-compat's PyTorch
+    ``squeeze`` costs tens of microseconds a call, a reshape a fraction of one. Dask, whose
+    sizes may be unknown (after boolean indexing), keeps ``squeeze``."""
+    if getattr(xp, "__name__", "") == "array_api_compat.dask.array":
+        return xp.squeeze(x, axis=axis)
+    axes = (axis % x.ndim,) if isinstance(axis, int) else tuple(a % x.ndim for a in axis)
+    return xp.reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in axes))
 
 
 def known_size(size: Any) -> bool:

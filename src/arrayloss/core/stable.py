@@ -13,6 +13,7 @@ from typing import Any
 
 from .autodiff import stop_gradient
 from .namespace import device_of, namespace_name, namespace_of
+from .shapes import drop_axes
 
 __all__ = [
     "absolute",
@@ -88,7 +89,7 @@ def logsumexp(x: Any, /, *, axis: int | tuple[int, ...], keepdims: bool = False)
     total = xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)
     out = xp.log(total) + shift
     if not keepdims:
-        out = xp.squeeze(out, axis=axis)
+        out = drop_axes(xp, out, axis)
     return out
 
 
@@ -331,7 +332,7 @@ def scaled_norm(x: Any, /, *, axis: int | tuple[int, ...], p: float = 2.0,
     total = xp.where(empty, xp.ones_like(total), total)
     root = xp.sqrt(total) if p == 2.0 else total if p == 1.0 else total ** (1.0 / p)
     norm = xp.where(empty, xp.zeros_like(root), scale * root)
-    return norm if keepdims else xp.squeeze(norm, axis=axis)
+    return norm if keepdims else drop_axes(xp, norm, axis)
 
 
 def unit_vectors(x: Any, /, *, axis: int | tuple[int, ...]) -> Any:

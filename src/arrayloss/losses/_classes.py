@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..core.namespace import option_array
+from ..core.shapes import drop_axes
 from ..core.stable import (
     LOG_FLOOR_SLOPE,
     floored,
@@ -119,8 +120,8 @@ def usable_labels(
         keep = labels != ignore_index
         usable = valid & keep
     safe = xp.where(usable, labels, xp.zeros_like(labels))
-    valid = xp.squeeze(valid, axis=axis)
-    keep = None if keep is None else xp.squeeze(keep, axis=axis)
+    valid = drop_axes(xp, valid, axis)
+    keep = None if keep is None else drop_axes(xp, keep, axis)
     return safe, valid, keep
 
 
@@ -142,7 +143,7 @@ def pick(xp: Any, values: Any, safe: Any, axis: int) -> Any:
     is read, as by the gather: a NaN elsewhere in the row is not part of the value).
     """
     if hasattr(xp, "take_along_axis"):
-        return xp.squeeze(xp.take_along_axis(values, safe, axis=axis), axis=axis)
+        return drop_axes(xp, xp.take_along_axis(values, safe, axis=axis), axis)
     rows = one_hot_like(safe, values, axis=axis)
     return xp.sum(xp.where(rows > 0, values, xp.zeros_like(values)), axis=axis)
 

@@ -17,6 +17,7 @@ from ..core.chain_rule import closed_form
 from ..core.define import PerSample, define_loss
 from ..core.namespace import option_array
 from ..core.options import Flag, Fraction, IgnoreIndex
+from ..core.shapes import drop_axes
 from ..core.stable import log_probability, times_log, xlogy
 from ._classes import (
     CLASSIFICATION,
@@ -290,7 +291,7 @@ def _torch_label_mean(xp: Any, y_true: Any, scores: Any, axis: int, per_label: A
     import torch  # ok: torch kernel, torch tensors only
 
     safe, valid, _ = usable_labels(xp, y_true, scores.shape[axis], axis, None)
-    safe = xp.squeeze(safe, axis=axis)
+    safe = drop_axes(xp, safe, axis)
     if scores.ndim > 1 and axis != 1:
         scores = torch.movedim(scores, axis, 1)  # ok: torch-only, in a torch kernel
     values = per_label(scores, safe)
