@@ -44,7 +44,8 @@ html_theme = "alabaster"
 html_title = f"arrayloss {release}"
 html_theme_options = {"description": "ML losses written once against the Python array API",
                       "page_width": "1180px", "sidebar_width": "240px"}
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["arrayloss.css"]
 html_show_sourcelink = False
 
 # Small, fast figures: python -m sphinx -D arrayloss_plot_points=61 ... (or the environment

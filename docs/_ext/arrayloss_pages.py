@@ -229,10 +229,12 @@ def generate(app: Any) -> None:
         page += [_title(family.replace("_", " ").capitalize(), "-")]
         for entry in (e for e in all_entries if e.family == family):
             file, _ = figures[entry.name]
-            if file:
+            if file:  # thumbnails side by side, each linked to its loss's page
                 page += [f".. figure:: ../api/{file}", f"   :alt: {entry.name}",
+                         "   :figwidth: 31%", "   :align: left",
                          f"   :target: ../api/{entry.name}.html", "",
                          f"   :doc:`../api/{entry.name}`", ""]
+        page += [".. raw:: html", "", '   <div style="clear: both"></div>', ""]
     _write(gallery / "index.rst", "\n".join(page) + "\n")
 
     # A page added to docs/ but not yet to index.rst's toctrees is listed here, so that a

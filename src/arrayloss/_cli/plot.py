@@ -34,6 +34,7 @@ import argparse
 import ast
 import math
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,8 @@ class View:
     tangent: Callable[[np.ndarray], np.ndarray] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     batched: bool = True
+    # Whether the view's x means what the family overview's x means (not for a soft target).
+    comparable: bool = True
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,8 @@ def views(name: str, options: dict[str, Any] | None = None,
             View("logit", f"logit margin z; logits (z, 0), {what}", _grid(-6.0, 6.0, points),
                  lambda xp, z: (target(xp, z), _stack(
                      xp, [xp.asarray(z), xp.zeros_like(xp.asarray(z))])),
-                 lambda z: _ones(z, 1.0, 0.0), {"from_logits": True}),
+                 lambda z: _ones(z, 1.0, 0.0), {"from_logits": True},
+                 comparable=name != "kl_divergence"),
             View("probability", f"probability p of class 0; ŷ = (p, 1 − p), {what}",
                  _grid(0.005, 0.995, points),
                  lambda xp, p: (target(xp, p), _stack(
@@ -467,8 +471,11 @@ def overview(family: str, *, points: int = POINTS, dpi: int = 100) -> Any:
     fig = Figure(figsize=(9.0, 4.0), dpi=dpi, layout="constrained")
     top, bottom = fig.subplots(1, 2)
     xlabel = ""
+    if family == "classification":
+        xlabel = "logit z of the true class (two classes: logits (z, 0))"
     for n, v in first.items():
-        if v.key != common or (xlabel and v.xlabel != xlabel and family == "regression"):
+        if v.key != common or not v.comparable or (
+                family != "classification" and xlabel and v.xlabel != xlabel):
             skipped.append(n)
             continue
         xlabel = xlabel or v.xlabel
@@ -481,8 +488,8 @@ def overview(family: str, *, points: int = POINTS, dpi: int = 100) -> Any:
         ax.set_xlabel(xlabel, fontsize=8)
         ax.grid(alpha=0.3)
     top.legend(fontsize=7)
-    note = f" (not shown: {', '.join(skipped)})" if skipped else ""
-    fig.suptitle(f"{family} losses, default options{note}", fontsize=9)
+    note = f" (on other axes, not shown: {', '.join(skipped)})" if skipped else ""
+    fig.suptitle(textwrap.fill(f"{family} losses, default options{note}", 120), fontsize=9)
     return fig
 
 
