@@ -20,6 +20,7 @@ from .losses.crossentropy import (
 )
 from .losses.encoding import one_hot, to_categorical
 from .losses.focal import binary_focal_crossentropy, categorical_focal_crossentropy
+from .losses.general_robust import general_robust, general_robust_nll
 from .losses.margin import categorical_hinge, hinge, squared_hinge
 from .losses.metric_learning import contrastive, ntxent, triplet_margin
 from .losses.penalties import l1, l1_l2, l2
@@ -34,6 +35,7 @@ from .losses.regression import (
     poisson_nll,
 )
 from .losses.robust import huber, log_cosh, quantile, tukey_biweight
+from .losses.robust_named import arctan, cauchy, charbonnier, geman_mcclure, soft_l1, welsch
 from .losses.segmentation import dice, jaccard, tversky
 from .losses.sequence import ctc
 
@@ -46,6 +48,11 @@ huber_loss = huber
 logcosh = log_cosh
 pinball = pinball_loss = quantile
 tukey = tukey_biweight
+barron = general_robust
+adaptive_robust = general_robust_nll
+pseudo_huber = charbonnier
+lorentzian = cauchy
+leclerc = welsch
 cosine_proximity = cosine_similarity
 elastic_net = l1_l2
 iou = jaccard
@@ -64,7 +71,10 @@ __version__ = "0.1.0"
 __all__ = [
     "BoostingObjective",
     "PerSample",
+    "adaptive_robust",
+    "arctan",
     "available",
+    "barron",
     "bce",
     "binary_crossentropy",
     "binary_focal",
@@ -74,8 +84,10 @@ __all__ = [
     "categorical_focal",
     "categorical_focal_crossentropy",
     "categorical_hinge",
+    "cauchy",
     "cce",
     "combine_partials",
+    "charbonnier",
     "contrastive",
     "cosine_proximity",
     "cosine_similarity",
@@ -85,6 +97,9 @@ __all__ = [
     "elastic_net",
     "focal",
     "gaussian_nll",
+    "geman_mcclure",
+    "general_robust",
+    "general_robust_nll",
     "get",
     "gradient",
     "has_closed_form",
@@ -101,9 +116,11 @@ __all__ = [
     "l1",
     "l1_l2",
     "l2",
+    "leclerc",
     "log_cosh",
     "logcosh",
     "logloss",
+    "lorentzian",
     "mae",
     "mape",
     "mean_absolute_error",
@@ -121,8 +138,10 @@ __all__ = [
     "pinball_loss",
     "poisson",
     "poisson_nll",
+    "pseudo_huber",
     "quantile",
     "scce",
+    "soft_l1",
     "sparse_categorical_crossentropy",
     "squared_hinge",
     "to_categorical",
@@ -132,4 +151,5 @@ __all__ = [
     "tukey_biweight",
     "tversky",
     "value_and_gradient",
+    "welsch",
 ]

@@ -40,6 +40,18 @@ Reduction: TypeAlias = Literal[
 
 __version__: str
 
+def arctan(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    scale: float = 1.0,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def binary_crossentropy(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -110,6 +122,30 @@ def categorical_hinge(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def cauchy(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    scale: float = 1.0,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def charbonnier(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    scale: float = 1.0,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def contrastive(
     y_true: ArrayLike,
     distance: ArrayLike,
@@ -171,6 +207,44 @@ def gaussian_nll(
     *,
     full: bool = False,
     eps: float = 1e-06,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def geman_mcclure(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    scale: float = 1.0,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def general_robust(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    alpha: Any = 1.0,
+    scale: Any = 1.0,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def general_robust_nll(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    alpha: Any = 1.0,
+    scale: Any = 1.0,
     axis: int | tuple[int, ...] | None = None,
     sample_weight: ArrayLike | None = None,
     mask: ArrayLike | None = None,
@@ -348,6 +422,18 @@ def quantile(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def soft_l1(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    scale: float = 1.0,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def sparse_categorical_crossentropy(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -419,7 +505,21 @@ def tversky(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def welsch(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    scale: float = 1.0,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 # Aliases: the same functions under Keras's short names.
+adaptive_robust = general_robust_nll
+barron = general_robust
 bce = binary_crossentropy
 binary_focal = binary_focal_crossentropy
 categorical_focal = categorical_focal_crossentropy
@@ -431,8 +531,10 @@ info_nce = ntxent
 iou = jaccard
 kld = kl_divergence
 kullback_leibler_divergence = kl_divergence
+leclerc = welsch
 logcosh = log_cosh
 logloss = binary_crossentropy
+lorentzian = cauchy
 mae = mean_absolute_error
 mape = mean_absolute_percentage_error
 mse = mean_squared_error
@@ -440,6 +542,7 @@ msle = mean_squared_logarithmic_error
 nll = negative_log_likelihood
 pinball = quantile
 pinball_loss = quantile
+pseudo_huber = charbonnier
 scce = sparse_categorical_crossentropy
 triplet = triplet_margin
 tukey = tukey_biweight
@@ -447,7 +550,10 @@ tukey = tukey_biweight
 __all__ = [
     "BoostingObjective",
     "PerSample",
+    "adaptive_robust",
+    "arctan",
     "available",
+    "barron",
     "bce",
     "binary_crossentropy",
     "binary_focal",
@@ -457,7 +563,10 @@ __all__ = [
     "categorical_focal",
     "categorical_focal_crossentropy",
     "categorical_hinge",
+    "cauchy",
     "cce",
+    "charbonnier",
+    "combine_partials",
     "contrastive",
     "cosine_proximity",
     "cosine_similarity",
@@ -467,6 +576,9 @@ __all__ = [
     "elastic_net",
     "focal",
     "gaussian_nll",
+    "geman_mcclure",
+    "general_robust",
+    "general_robust_nll",
     "get",
     "gradient",
     "has_closed_form",
@@ -483,9 +595,11 @@ __all__ = [
     "l1",
     "l1_l2",
     "l2",
+    "leclerc",
     "log_cosh",
     "logcosh",
     "logloss",
+    "lorentzian",
     "mae",
     "mape",
     "mean_absolute_error",
@@ -503,8 +617,10 @@ __all__ = [
     "pinball_loss",
     "poisson",
     "poisson_nll",
+    "pseudo_huber",
     "quantile",
     "scce",
+    "soft_l1",
     "sparse_categorical_crossentropy",
     "squared_hinge",
     "to_categorical",
@@ -514,4 +630,5 @@ __all__ = [
     "tukey_biweight",
     "tversky",
     "value_and_gradient",
+    "welsch",
 ]

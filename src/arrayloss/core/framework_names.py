@@ -1,4 +1,4 @@
-"""The names Keras, PyTorch and optax give arrayloss's losses (SPEC section 1).
+"""The names Keras, PyTorch, optax and kornia give arrayloss's losses (SPEC section 1).
 
 ``arrayloss.get`` resolves a framework's function or class name to the arrayloss loss with
 the options that name implies (``binary_cross_entropy_with_logits`` is ``bce`` with
@@ -63,6 +63,9 @@ _TORCH_LABELS = {"axis": 1, "ignore_index": -100, "reduction": "weighted_mean"}
 _KERAS = "Keras"
 _TORCH = "PyTorch"
 _OPTAX = "optax"
+_KORNIA = "kornia"
+# kornia's robust losses (Barron's ρ at c = 1) return the element-wise values by default.
+_KORNIA_NONE = {"reduction": "none", "axis": ()}
 
 MAPPED: tuple[MappedName, ...] = (
     # Keras 3 classes (keras.losses, keras.regularizers) whose lower-case spelling is not
@@ -115,6 +118,15 @@ MAPPED: tuple[MappedName, ...] = (
     MappedName("hinge_loss", _OPTAX, "hinge"),
     MappedName("dice_loss", _OPTAX, "tversky",
                {"from_logits": True, "class_axis": -1, "smooth": 1.0}),
+    # kornia (kornia.losses): functions (img1, img2) and modules, reduction "none" default.
+    MappedName("charbonnier_loss", _KORNIA, "charbonnier", _KORNIA_NONE),
+    MappedName("CharbonnierLoss", _KORNIA, "charbonnier", _KORNIA_NONE),
+    MappedName("cauchy_loss", _KORNIA, "cauchy", _KORNIA_NONE),
+    MappedName("CauchyLoss", _KORNIA, "cauchy", _KORNIA_NONE),
+    MappedName("geman_mcclure_loss", _KORNIA, "geman_mcclure", _KORNIA_NONE),
+    MappedName("GemanMcclureLoss", _KORNIA, "geman_mcclure", _KORNIA_NONE),
+    MappedName("welsch_loss", _KORNIA, "welsch", _KORNIA_NONE),
+    MappedName("WelschLoss", _KORNIA, "welsch", _KORNIA_NONE),
 )
 
 REFUSED: tuple[RefusedName, ...] = (

@@ -10,6 +10,8 @@ the order of ``arrayloss.available()`` and ``python -m arrayloss list``.
 # Each import registers the module's losses; the order of registration is the order above.
 from . import regression  # noqa: F401
 from . import robust  # noqa: F401
+from . import general_robust  # noqa: F401
+from . import robust_named  # noqa: F401
 from . import crossentropy  # noqa: F401
 from . import focal  # noqa: F401
 from . import margin  # noqa: F401
