@@ -77,6 +77,11 @@ def case(loss: str, make_inputs: Callable[[np.random.Generator], Inputs],
 
 def all_cases() -> list[Case]:
     """Every row of every family (importing the family modules registers them)."""
-    from . import cases_classification, cases_regression, cases_structured  # noqa: F401
+    from . import (  # noqa: F401
+        cases_classification,
+        cases_general_robust,
+        cases_regression,
+        cases_structured,
+    )
 
     return list(CASES)

@@ -152,3 +152,31 @@ peer("tukey_biweight", "statsmodels", "statsmodels.robust.norms.TukeyBiweight.rh
      lambda y, p: np.mean(__import__("statsmodels.robust.norms", fromlist=["norms"])
                           .TukeyBiweight(c=3.0).rho(p - y)),
      options={"c": 3.0})
+
+# -- SciPy: scipy.optimize.least_squares's robust losses ---------------------------------------
+# least_squares's `cost` at its starting point is ½·Σ f_scale²·ρ((f/f_scale)²) over the
+# residuals f; residuals that do not depend on x (zero Jacobian) stop it there at once.
+# arrayloss's "sum" over every element (axis=()) is that cost.
+
+
+def _least_squares_cost(y: np.ndarray, p: np.ndarray, loss: str, f_scale: float) -> float:
+    from scipy.optimize import least_squares  # type: ignore[import-untyped]
+
+    residuals = (p - y).ravel()
+    return least_squares(lambda x: residuals + 0.0 * x[0], x0=[0.0], loss=loss,
+                         f_scale=f_scale).cost
+
+
+peer("soft_l1", "scipy", "scipy.optimize.least_squares(loss='soft_l1').cost", _pair,
+     lambda y, p: _least_squares_cost(y, p, "soft_l1", 1.7), options={"scale": 1.7, "axis": ()},
+     reduction="sum")
+peer("arctan", "scipy", "scipy.optimize.least_squares(loss='arctan').cost", _pair,
+     lambda y, p: _least_squares_cost(y, p, "arctan", 0.8), options={"scale": 0.8, "axis": ()},
+     reduction="sum")
+peer("cauchy", "scipy", "scipy.optimize.least_squares(loss='cauchy').cost", _pair,
+     lambda y, p: _least_squares_cost(y, p, "cauchy", 3.0),
+     options={"scale": 3.0 / np.sqrt(2.0), "axis": ()}, reduction="sum",
+     difference="SciPy's cauchy with f_scale=s is ½s²·log(1 + (e/s)²) per residual; "
+                "arrayloss's (kornia's, Barron's) cauchy(scale=c) is log(1 + ½(e/c)²): "
+                "with c = s/√2 the two differ by the factor ½s²",
+     recipe=lambda v: 2.0 * v / 9.0)
