@@ -20,7 +20,9 @@ jnp = jax.numpy
 jax.config.update("jax_enable_x64", True)
 
 TWO_INPUT = [n for n in arrayloss.available("regression") if n != "gaussian_nll"]
-NON_NEGATIVE = [n for n in TWO_INPUT if n not in ("cosine_similarity", "poisson", "poisson_nll")]
+# A negative log-likelihood is not 0 at a perfect prediction (log c + log Z(α) remains).
+NON_NEGATIVE = [n for n in TWO_INPUT
+                if n not in ("cosine_similarity", "poisson", "poisson_nll", "general_robust_nll")]
 
 
 _grad_torch, _grad_jax = torch_value_and_grad, jax_value_and_grad

@@ -63,6 +63,8 @@ __all__ = [
     "CLASSES", "ArraylossLoss", "get", "MeanSquaredError", "MeanAbsoluteError",
     "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Poisson", "PoissonNLL",
     "GaussianNLL", "CosineSimilarity", "Huber", "LogCosh", "Quantile", "TukeyBiweight",
+    "GeneralRobust", "GeneralRobustNLL", "Charbonnier", "Cauchy", "GemanMcclure", "Welsch",
+    "SoftL1", "Arctan",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
     "NegativeLogLikelihood", "KLDivergence", "BinaryFocalCrossentropy",
     "CategoricalFocalCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge", "Dice", "Tversky",
@@ -76,6 +78,7 @@ _CLASS_NAMES = {
     "ctc": "CTC",
     "poisson_nll": "PoissonNLL",
     "gaussian_nll": "GaussianNLL",
+    "general_robust_nll": "GeneralRobustNLL",
     "ntxent": "NTXent",
 }
 # Keras's spelling of an option -> arrayloss's.

@@ -28,7 +28,8 @@ HAS_PYTORCH_MODULE = frozenset({
 })
 # Names that are not the loss's name in CamelCase plus "Loss".
 _NAMES = {"binary_focal_crossentropy": "FocalLoss",
-          "categorical_focal_crossentropy": "CategoricalFocalLoss", "ntxent": "NTXentLoss"}
+          "categorical_focal_crossentropy": "CategoricalFocalLoss", "ntxent": "NTXentLoss",
+          "general_robust_nll": "GeneralRobustNLLLoss"}
 
 
 def class_name(loss: str) -> str:
