@@ -100,7 +100,7 @@ def test_every_shard_empty_or_masked_combines_to_zero():
     parts = [arrayloss.mse(y, p, reduction="partial_mean"),
              arrayloss.mse(np.ones((2, 2)), np.zeros((2, 2)), mask=np.zeros(2, bool),
                            reduction="partial_mean")]
-    assert float(arrayloss.combine_partials(*zip(*parts))) == 0.0
+    assert float(arrayloss.combine_partials(*zip(*parts, strict=True))) == 0.0
 
 
 def test_combine_partials_refuses_no_shards():

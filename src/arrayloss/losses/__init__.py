@@ -1,6 +1,11 @@
 """The losses, one module per family; each loss's formula, options, closed-form
 derivatives and native kernel side by side.
 
+Each loss is followed by its closed-form derivatives (``closed_form``: a generator of the
+first and second derivative of the body with respect to the prediction, used by
+:func:`arrayloss.gradient` and the boosting objectives; see ``core/chain_rule.py``) and,
+where a framework has one that is provably the same, its native kernel (``core/native.py``).
+
 Importing this package registers every loss, family by family (regression, robust,
 cross-entropy, focal, margin, segmentation, metric learning, sequence, penalties); that is
 the order of ``arrayloss.available()`` and ``python -m arrayloss list``.

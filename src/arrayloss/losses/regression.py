@@ -3,14 +3,9 @@ r"""Regression losses: each body is its formula; the shared core does the rest.
 Element-wise losses average over the last axis of inputs with 2 or more axes (Keras's
 ``axis=-1``) and give one value per element of 1-D inputs. ``e`` below is the error
 ``y_pred - y_true`` unless a formula says otherwise. The robust losses (Huber, log-cosh,
-quantile, Tukey) are in ``robust.py``.
-Each loss is followed by its closed-form derivatives (``closed_form``: the first and
-second derivative of the body with respect to the prediction, used by
-:func:`arrayloss.gradient` and the boosting objectives; see ``core/chain_rule.py``) and,
-where a framework has one that is provably the same, its native kernel. At a kink a
-derivative is the one ``jax.grad`` gives for the formula itself: ``absolute`` has slope +1
-at 0, the quantile loss takes its ``y ≥ ŷ`` branch, Huber's and Tukey's knots belong to the
-inner branch. The Hessian of a piecewise-linear loss is 0 almost everywhere and 0 here.
+quantile, Tukey) are in ``robust.py``. Each loss is followed by its closed-form
+derivatives and native kernel (``losses/__init__.py``); at a kink a derivative is the one
+``jax.grad`` gives for the formula itself (``absolute`` has slope +1 at 0).
 """
 
 from __future__ import annotations

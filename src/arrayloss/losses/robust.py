@@ -2,14 +2,11 @@ r"""Robust regression losses: Huber, log-cosh, quantile (pinball) and Tukey's bi
 
 Element-wise losses average over the last axis of inputs with 2 or more axes (Keras's
 ``axis=-1``) and give one value per element of 1-D inputs. ``e`` below is the error
-``y_pred - y_true`` unless a formula says otherwise.
-Each loss is followed by its closed-form derivatives (``closed_form``: the first and
-second derivative of the body with respect to the prediction, used by
-:func:`arrayloss.gradient` and the boosting objectives; see ``core/chain_rule.py``) and,
-where a framework has one that is provably the same, its native kernel. At a kink a
-derivative is the one ``jax.grad`` gives for the formula itself: ``absolute`` has slope +1
-at 0, the quantile loss takes its ``y ≥ ŷ`` branch, Huber's and Tukey's knots belong to the
-inner branch. The Hessian of a piecewise-linear loss is 0 almost everywhere and 0 here.
+``y_pred - y_true`` unless a formula says otherwise. Each loss is followed by its
+closed-form derivatives and native kernel (``losses/__init__.py``). At a kink a derivative
+is the one ``jax.grad`` gives for the formula itself: the quantile loss takes its
+``y ≥ ŷ`` branch, Huber's and Tukey's knots belong to the inner branch; the Hessian of a
+piecewise-linear loss is 0 almost everywhere and 0 here.
 """
 
 from __future__ import annotations
