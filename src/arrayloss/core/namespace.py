@@ -150,7 +150,7 @@ def _torch_namespace_of(value: Any) -> Any:
     ``isinstance`` that torch.compile traces without a warning, where array-api-compat's
     probes are lru-cached functions. PyTorch is only looked up, never imported."""
     torch = sys.modules.get("torch")
-    if torch is None or not isinstance(value, torch.Tensor):
+    if torch is None or not isinstance(value, torch.Tensor):  # ok: only looked up, not imported
         return None
     import array_api_compat.torch as torch_namespace  # ok: value is already a torch tensor
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .namespace import namespace_name, namespace_of
-from .shapes import align_leading
+from .namespace import device_of, namespace_name, namespace_of
+from .shapes import align_leading, known_size
 
 __all__ = [
     "PARTIAL",
@@ -87,8 +88,15 @@ def plain_reduction(xp: Any, values: Any, reduction: str) -> Any:
     right dtype, device and autodiff graph), is the "mean over nothing is 0" rule.
     """
     if reduction in PARTIAL:
-        # Every per-sample value counts once: the denominator is their number.
-        return as_array(xp, xp.sum(values)), as_array(xp, xp.sum(xp.ones_like(values)))
+        # Every per-sample value counts once: the denominator is their number, read from
+        # the shape (counted only where Dask does not know it).
+        shape = tuple(values.shape)
+        if all(known_size(s) for s in shape):
+            count = xp.full((), float(math.prod(shape)), dtype=values.dtype,
+                            device=device_of(values))
+        else:
+            count = xp.sum(xp.ones_like(values))
+        return as_array(xp, xp.sum(values)), as_array(xp, count)
     if reduction == "sum" or 0 in tuple(values.shape):
         return as_array(xp, xp.sum(values))
     return as_array(xp, xp.mean(values))
@@ -131,7 +139,7 @@ def _summed(partials: Any) -> Any:
             total = total + part
         partials = total
     if isinstance(partials, (int, float)):
-        partials = np.asarray(float(partials))
+        partials = np.asarray(float(partials))  # ok: a Python number, no array to sync
     xp = namespace_of(partials)
     return xp.sum(partials) if partials.ndim else partials
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .namespace import namespace_name
+
 __all__ = [
     "align_leading",
     "drop_axes",
@@ -90,7 +92,7 @@ def drop_axes(xp: Any, x: Any, axis: int | tuple[int, ...]) -> Any:
     """``squeeze(x, axis)`` of length-1 axes, as a ``reshape``: array-api-compat's PyTorch
     ``squeeze`` costs tens of microseconds a call, a reshape a fraction of one. Dask, whose
     sizes may be unknown (after boolean indexing), keeps ``squeeze``."""
-    if getattr(xp, "__name__", "") == "array_api_compat.dask.array":
+    if namespace_name(xp) == "dask":
         return xp.squeeze(x, axis=axis)
     axes = (axis % x.ndim,) if isinstance(axis, int) else tuple(a % x.ndim for a in axis)
     return xp.reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in axes))
