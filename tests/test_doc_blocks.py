@@ -1,4 +1,5 @@
-"""Every ```python block of README.md and docs/*.md runs as written.
+"""Every ```python block of README.md, docs/*.md, docs/guides/*.md and docs/migrate/*.md runs
+as written.
 
 The blocks of one page run in order in one namespace, as a reader would run them; a page's
 test fails at the first block that raises, and the traceback points at the page's lines.
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+         *sorted((ROOT / "docs" / "guides").glob("*.md")),
+         *sorted((ROOT / "docs" / "migrate").glob("*.md"))]
 FENCE = re.compile(r"^```python\n(.*?)^```", flags=re.S | re.M)
 
 
