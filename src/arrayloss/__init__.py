@@ -18,6 +18,7 @@ from .losses.crossentropy import (
     negative_log_likelihood,
     sparse_categorical_crossentropy,
 )
+from .losses.embedding_margins import soft_margin
 from .losses.encoding import one_hot, to_categorical
 from .losses.focal import binary_focal_crossentropy, categorical_focal_crossentropy
 from .losses.general_robust import general_robust, general_robust_nll
@@ -142,6 +143,7 @@ __all__ = [
     "quantile",
     "scce",
     "soft_l1",
+    "soft_margin",
     "sparse_categorical_crossentropy",
     "squared_hinge",
     "to_categorical",

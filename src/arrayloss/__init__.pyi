@@ -434,6 +434,17 @@ def soft_l1(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def soft_margin(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def sparse_categorical_crossentropy(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -621,6 +632,7 @@ __all__ = [
     "quantile",
     "scce",
     "soft_l1",
+    "soft_margin",
     "sparse_categorical_crossentropy",
     "squared_hinge",
     "to_categorical",

@@ -101,6 +101,8 @@ MAPPED: tuple[MappedName, ...] = (
                {**_LOGITS, **_TORCH_LABELS}),
     MappedName("nll_loss", _TORCH, "negative_log_likelihood", _TORCH_LABELS),
     MappedName("NLLLoss", _TORCH, "negative_log_likelihood", _TORCH_LABELS),
+    MappedName("soft_margin_loss", _TORCH, "soft_margin"),
+    MappedName("SoftMarginLoss", _TORCH, "soft_margin"),
     MappedName("poisson_nll_loss", _TORCH, "poisson_nll"),
     MappedName("PoissonNLLLoss", _TORCH, "poisson_nll"),
     MappedName("gaussian_nll_loss", _TORCH, "gaussian_nll"),
