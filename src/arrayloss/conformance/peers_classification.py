@@ -216,3 +216,25 @@ def _hinge_loss(y, s):
 
 peer("binary_crossentropy", "sklearn", "sklearn.metrics.log_loss", binary_1d, _log_loss)
 peer("hinge", "sklearn", "sklearn.metrics.hinge_loss", signed_1d, _hinge_loss)
+
+
+# -- PyTorch's two-class margin losses ---------------------------------------------------------
+def _signs(rng: np.random.Generator):
+    return rng.choice([-1.0, 1.0], size=(6, 5)), 2.0 * rng.normal(size=(6, 5))
+
+
+def _torch_soft_margin(reduction):
+    def compute(y, p):
+        import torch
+        import torch.nn.functional as F
+
+        return F.soft_margin_loss(torch.asarray(p), torch.asarray(y), reduction=reduction)
+    return compute
+
+
+peer("soft_margin", "torch", "torch.nn.functional.soft_margin_loss", _signs,
+     _torch_soft_margin("none"), options={"axis": ()}, reduction="none")
+peer("soft_margin", "torch", "torch.nn.functional.soft_margin_loss", _signs,
+     _torch_soft_margin("mean"))
+peer("soft_margin", "torch", "torch.nn.functional.soft_margin_loss", _signs,
+     _torch_soft_margin("sum"), options={"axis": ()}, reduction="sum")

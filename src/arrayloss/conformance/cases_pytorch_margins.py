@@ -1,0 +1,40 @@
+"""Conformance rows of PyTorch's two-class margin losses (``soft_margin``).
+
+The references are plain float64 NumPy written from PyTorch's documented formulas, never
+calling arrayloss: ``log(1 + exp(-y·x))`` by ``np.logaddexp``. Per-sample values average
+the last axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cases import case
+
+SHAPE = (6, 5)
+
+
+def _last(values: np.ndarray) -> np.ndarray:
+    return values.mean(axis=-1) if values.ndim >= 2 else values
+
+
+def _signs(rng: np.random.Generator, spread: float = 2.0):
+    return rng.choice([-1.0, 1.0], size=SHAPE), spread * rng.normal(size=SHAPE)
+
+
+def _large(rng: np.random.Generator):
+    """Scores of ±1e4 beside ordinary ones (representable in float16)."""
+    y = rng.choice([-1.0, 1.0], size=SHAPE)
+    return y, rng.choice([-1e4, -30.0, -0.5, 0.0, 2.0, 30.0, 1e4], size=SHAPE)
+
+
+def ref_soft_margin(y, p):
+    return _last(np.logaddexp(0.0, -y * p))
+
+
+case("soft_margin", _signs, ref_soft_margin)
+case("soft_margin", lambda rng: (rng.choice([-1.0, 0.0, 1.0], size=SHAPE),
+                                 rng.normal(size=SHAPE)), ref_soft_margin, label="zero labels")
+case("soft_margin", _large, ref_soft_margin, label="large", tolerance=10.0)
+case("soft_margin", lambda rng: (rng.choice([-1.0, 1.0], size=(7,)), rng.normal(size=(7,))),
+     ref_soft_margin, label="1-D")
