@@ -116,6 +116,10 @@ def _torch_checks():
     log_p3 = F.log_softmax(t(z3), dim=1)
     return [
         ("mse_loss", F.mse_loss(t(p), t(y)), {}, (y, p)),
+        ("soft_margin_loss", F.soft_margin_loss(t(z), t(2.0 * y01 - 1.0)), {},
+         (2.0 * y01 - 1.0, z)),
+        ("SoftMarginLoss", nn.SoftMarginLoss()(t(z), t(2.0 * y01 - 1.0)), {},
+         (2.0 * y01 - 1.0, z)),
         ("MSELoss", nn.MSELoss()(t(p), t(y)), {}, (y, p)),
         ("l1_loss", F.l1_loss(t(p), t(y)), {}, (y, p)),
         ("L1Loss", nn.L1Loss()(t(p), t(y)), {}, (y, p)),

@@ -60,6 +60,7 @@ CLASS_NAMES = {
     "hinge": "Hinge",
     "squared_hinge": "SquaredHinge",
     "categorical_hinge": "CategoricalHinge",
+    "soft_margin": "SoftMargin",
     "triplet_margin": "TripletMargin",
     "contrastive": "Contrastive",
     "ntxent": "NTXent",

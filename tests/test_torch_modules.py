@@ -137,6 +137,8 @@ CASES = [
      NONE_MEAN_SUM),
     ("TripletMarginLoss", lambda d: {"margin": 2.0, "p": 1.0, "swap": True},
      lambda d: [randn(4, 3, dtype=d, seed=s) for s in range(3)], _identity, NONE_MEAN_SUM),
+    ("SoftMarginLoss", lambda d: {}, lambda d: [randn(4, 3, dtype=d) * 3],
+     lambda v: [v[0], torch.tensor([[1.0, -1.0, 1.0]] * 4, dtype=v[0].dtype)], NONE_MEAN_SUM),
     ("PoissonNLLLoss", lambda d: {}, lambda d: [randn(4, 3, dtype=d), rand(4, 3, dtype=d) * 4],
      _identity, NONE_MEAN_SUM),
     ("PoissonNLLLoss", lambda d: {"log_input": False, "full": True, "eps": 1e-6},

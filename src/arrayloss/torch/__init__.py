@@ -41,13 +41,15 @@ from ._pytorch import (
     NLLLoss,
     PoissonNLLLoss,
     SmoothL1Loss,
+    SoftMarginLoss,
     TripletMarginLoss,
 )
 from ._registered import RegisteredLoss, generated
 
 PYTORCH_MODULES = (
     BCELoss, BCEWithLogitsLoss, CTCLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss,
-    KLDivLoss, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, TripletMarginLoss,
+    KLDivLoss, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
+    TripletMarginLoss,
 )
 for _cls in PYTORCH_MODULES:  # pickled and shown as arrayloss.torch.<name>
     _cls.__module__ = __name__
@@ -57,7 +59,7 @@ globals().update(_GENERATED)
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CrossEntropyLoss", "GaussianNLLLoss",
     "HuberLoss", "KLDivLoss", "L1Loss", "Loss", "MSELoss", "NLLLoss", "PYTORCH_MODULES",
-    "PoissonNLLLoss", "RegisteredLoss", "SmoothL1Loss", "TripletMarginLoss",
+    "PoissonNLLLoss", "RegisteredLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
     # the generated modules, sorted (written out for type checkers)
     "ArctanLoss", "CategoricalFocalLoss", "CategoricalHingeLoss", "CauchyLoss",
     "CharbonnierLoss", "ContrastiveLoss", "CosineSimilarityLoss", "DiceLoss", "FocalLoss",

@@ -94,6 +94,16 @@ class SmoothL1Loss(_Elementwise):
         return super().forward(input, target) / self.beta
 
 
+class SoftMarginLoss(_Elementwise):
+    """``torch.nn.SoftMarginLoss`` calling ``arrayloss.soft_margin(target, input,
+    axis=())``: ``log(1 + exp(-target·input))`` element by element, labels ``{-1, 1}``."""
+
+    _loss = "soft_margin"
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+
+
 class PoissonNLLLoss(_Elementwise):
     """``torch.nn.PoissonNLLLoss(log_input, full, eps)`` calling
     ``arrayloss.poisson_nll(target, input, log_input=log_input, full=full, epsilon=eps,
