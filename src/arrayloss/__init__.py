@@ -22,6 +22,10 @@ from .losses.embedding_margins import soft_margin
 from .losses.encoding import one_hot, to_categorical
 from .losses.focal import binary_focal_crossentropy, categorical_focal_crossentropy
 from .losses.general_robust import general_robust, general_robust_nll
+from .losses.linear_crossentropy import (
+    linear_cross_entropy,
+    linear_cross_entropy_value_and_grad,
+)
 from .losses.margin import categorical_hinge, hinge, squared_hinge
 from .losses.metric_learning import contrastive, ntxent, triplet_margin
 from .losses.penalties import l1, l1_l2, l2
@@ -117,6 +121,8 @@ __all__ = [
     "l1",
     "l1_l2",
     "l2",
+    "linear_cross_entropy",
+    "linear_cross_entropy_value_and_grad",
     "leclerc",
     "log_cosh",
     "logcosh",

@@ -17,6 +17,10 @@ from .core.registry import available as available
 from .core.registry import get as get
 from .losses.encoding import one_hot as one_hot
 from .losses.encoding import to_categorical as to_categorical
+from .losses.linear_crossentropy import linear_cross_entropy as linear_cross_entropy
+from .losses.linear_crossentropy import (
+    linear_cross_entropy_value_and_grad as linear_cross_entropy_value_and_grad,
+)
 from .losses.penalties import l1 as l1
 from .losses.penalties import l1_l2 as elastic_net
 from .losses.penalties import l1_l2 as l1_l2
@@ -607,6 +611,8 @@ __all__ = [
     "l1_l2",
     "l2",
     "leclerc",
+    "linear_cross_entropy",
+    "linear_cross_entropy_value_and_grad",
     "log_cosh",
     "logcosh",
     "logloss",

@@ -1,0 +1,109 @@
+"""Autodiff adapters of the blocked losses (``linear_cross_entropy``): a
+``torch.autograd.Function`` and a ``jax.custom_vjp`` around the array-API computation.
+
+The blocked computation accumulates its own gradients, so neither framework records the
+per-block graph (which would hold every block's logits until the backward). For a scalar
+reduction each token's factor is known in the forward, so the forward computes the gradient
+at once and the backward only scales it by the incoming cotangent; for ``"none"`` the factor
+is the cotangent itself, so the backward recomputes. The frameworks are imported only when
+their arrays are passed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["jax_blocked", "torch_blocked"]
+
+# make(labels, hidden, weight, bias) -> the blocked problem (losses/linear_crossentropy.py).
+Make = Callable[[Any, Any, Any, Any], Any]
+
+
+def _weighted(xp: Any, losses: Any, scale: Any, keep: Any) -> Any:
+    # `where`, not a product: a dropped token's loss may be NaN (an out-of-range label).
+    losses = xp.reshape(losses, (-1,))
+    return xp.where(keep, scale * losses, xp.zeros_like(losses))
+
+
+@functools.cache
+def _torch_function() -> Any:
+    import torch  # ok: the caller passed torch tensors
+
+    class BlockedLoss(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, hidden: Any, weight: Any, bias: Any, labels: Any,
+                    scale: Any, keep: Any, make: Make, per_token: bool) -> Any:
+            problem = make(labels, hidden, weight, bias)
+            xp = problem.xp
+            ctx.make, ctx.per_token = make, per_token
+            if per_token:
+                ctx.save_for_backward(hidden, weight, bias, labels, scale, keep)
+                return _weighted(xp, problem.losses(), scale, keep)
+            losses, grads = problem.losses_and_gradients(scale)
+            ctx.grads = grads
+            return xp.sum(_weighted(xp, losses, scale, keep))
+
+        @staticmethod
+        def backward(ctx: Any, *cotangents: Any) -> Any:
+            (cotangent,) = cotangents
+            if ctx.per_token:
+                hidden, weight, bias, labels, scale, keep = ctx.saved_tensors
+                problem = ctx.make(labels, hidden, weight, bias)
+                _, grads = problem.losses_and_gradients(
+                    torch.where(keep, cotangent * scale, torch.zeros_like(scale)))
+            else:
+                grads = tuple(None if g is None else g * cotangent for g in ctx.grads)
+                ctx.grads = None
+            d_hidden, d_weight, d_bias = grads
+            return d_hidden, d_weight, d_bias, None, None, None, None, None
+
+    return BlockedLoss
+
+
+def torch_blocked(make: Make, per_token: bool, labels: Any, hidden: Any, weight: Any,
+                  bias: Any, scale: Any, keep: Any) -> Any:
+    """``Σ scale·loss`` (or ``scale·loss`` per token) with the blocked backward."""
+    return _torch_function().apply(hidden, weight, bias, labels, scale, keep, make, per_token)
+
+
+@functools.cache
+def _jax_function() -> Any:
+    import jax  # ok: the caller passed JAX arrays
+    import jax.numpy as jnp  # ok: same
+
+    @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+    def blocked(make: Make, per_token: bool, labels: Any, hidden: Any, weight: Any,
+                bias: Any, scale: Any, keep: Any) -> Any:
+        problem = make(labels, hidden, weight, bias)
+        weighted = _weighted(problem.xp, problem.losses(), scale, keep)
+        return weighted if per_token else jnp.sum(weighted)
+
+    def forward(make: Make, per_token: bool, labels: Any, hidden: Any, weight: Any,
+                bias: Any, scale: Any, keep: Any) -> Any:
+        problem = make(labels, hidden, weight, bias)
+        if per_token:
+            weighted = _weighted(problem.xp, problem.losses(), scale, keep)
+            return weighted, (labels, hidden, weight, bias, scale, keep)
+        losses, grads = problem.losses_and_gradients(scale)
+        return jnp.sum(_weighted(problem.xp, losses, scale, keep)), grads
+
+    def backward(make: Make, per_token: bool, residual: Any, cotangent: Any) -> Any:
+        if per_token:
+            labels, hidden, weight, bias, scale, keep = residual
+            _, grads = make(labels, hidden, weight, bias).losses_and_gradients(
+                jnp.where(keep, cotangent * scale, jnp.zeros_like(scale)))
+        else:
+            grads = tuple(None if g is None else g * cotangent for g in residual)
+        d_hidden, d_weight, d_bias = grads
+        return None, d_hidden, d_weight, d_bias, None, None
+
+    blocked.defvjp(forward, backward)
+    return blocked
+
+
+def jax_blocked(make: Make, per_token: bool, labels: Any, hidden: Any, weight: Any,
+                bias: Any, scale: Any, keep: Any) -> Any:
+    """The JAX form of :func:`torch_blocked`; traces under ``jax.jit``."""
+    return _jax_function()(make, per_token, labels, hidden, weight, bias, scale, keep)
