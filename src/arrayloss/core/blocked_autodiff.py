@@ -86,14 +86,14 @@ def _jax_function() -> Any:
         if per_token:
             weighted = _weighted(problem.xp, problem.losses(), scale, keep)
             return weighted, (labels, hidden, weight, bias, scale, keep)
-        losses, grads = problem.losses_and_gradients(scale)
+        losses, grads = problem.losses_and_gradients(scale, _scan_token_loop)
         return jnp.sum(_weighted(problem.xp, losses, scale, keep)), grads
 
     def backward(make: Make, per_token: bool, residual: Any, cotangent: Any) -> Any:
         if per_token:
             labels, hidden, weight, bias, scale, keep = residual
             _, grads = make(labels, hidden, weight, bias).losses_and_gradients(
-                jnp.where(keep, cotangent * scale, jnp.zeros_like(scale)))
+                jnp.where(keep, cotangent * scale, jnp.zeros_like(scale)), _scan_token_loop)
         else:
             grads = tuple(None if g is None else g * cotangent for g in residual)
         d_hidden, d_weight, d_bias = grads
@@ -101,6 +101,36 @@ def _jax_function() -> Any:
 
     blocked.defvjp(forward, backward)
     return blocked
+
+
+def _scan_token_loop(problem: Any, scale: Any, accumulators: list[Any]) -> tuple[Any, Any]:
+    """The token blocks under ``lax.scan``: one compiled block, run in sequence, so XLA
+    holds one block's logits at a time (an unrolled loop lets it schedule every block's
+    logits at once). The tokens are padded to whole blocks with a scale of 0."""
+    import copy
+
+    import jax  # ok: the caller passed JAX arrays
+    import jax.numpy as jnp  # ok: same
+
+    n_tokens, dim = problem.hidden.shape
+    size = min(problem.token_chunk, max(n_tokens, 1))
+    blocks = -(-n_tokens // size)
+    pad = blocks * size - n_tokens
+    hidden = jnp.pad(problem.hidden, ((0, pad), (0, 0))).reshape(blocks, size, dim)
+    labels = jnp.pad(problem.labels, (0, pad)).reshape(blocks, size)
+    scales = jnp.pad(scale, (0, pad)).reshape(blocks, size)
+
+    def step(carry: Any, block: Any) -> Any:
+        part = copy.copy(problem)
+        part.labels, part.hidden, block_scale = block
+        summed = list(carry)
+        loss, d_hidden = part.block(0, size, block_scale, summed)
+        return tuple(summed), (loss, d_hidden)
+
+    summed, (losses, d_hidden) = jax.lax.scan(step, tuple(accumulators),
+                                              (labels, hidden, scales))
+    accumulators[:] = list(summed)
+    return losses.reshape(-1)[:n_tokens], d_hidden.reshape(-1, dim)[:n_tokens]
 
 
 def jax_blocked(make: Make, per_token: bool, labels: Any, hidden: Any, weight: Any,

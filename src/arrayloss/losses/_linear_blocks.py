@@ -20,7 +20,7 @@ from ..core.namespace import cast, computation_dtype, default_index, device_of, 
 from ..core.options import check_reduction
 from ..core.reduction import PARTIAL, as_array, as_bool, reduce_values
 
-__all__ = ["LinearCrossEntropy", "reduce_tokens", "row_scale"]
+__all__ = ["LinearCrossEntropy", "python_token_loop", "reduce_tokens", "row_scale"]
 
 # Elements of one block of logits (32 MiB in float32): the memory the chunking works in;
 # fewer tokens per block add more passes over the accumulated weight gradient.
@@ -28,6 +28,8 @@ _BLOCK_ELEMENTS = 2**23
 _DEFAULT_VOCAB_CHUNK = 32768
 
 Reduce = Callable[[Any], Any]
+# (problem, scale, accumulators) -> (per-token losses, d hidden), both flat.
+TokenLoop = Callable[["LinearCrossEntropy", Any, list[Any]], tuple[Any, Any]]
 
 
 class LinearCrossEntropy:
@@ -207,25 +209,19 @@ class LinearCrossEntropy:
                                                           device=self.device)
         return xp.reshape(values, self.batch_shape)
 
-    def losses_and_gradients(self, scale: Any) -> tuple[Any, tuple[Any, Any, Any]]:
+    def losses_and_gradients(self, scale: Any, token_loop: TokenLoop | None = None
+                             ) -> tuple[Any, tuple[Any, Any, Any]]:
         """Per-token losses and the gradient of ``Σ scale·loss`` in hidden, weight, bias,
-        each in its input's shape and dtype."""
+        each in its input's shape and dtype. ``token_loop`` runs :meth:`block` over the
+        token blocks (default: a Python loop; the JAX adapter passes a ``lax.scan``)."""
         xp = self.xp
         n, d = self.hidden.shape
         scale = xp.reshape(cast(xp, scale, self.dtype, name="scale"), (n,))
         accumulators = [(xp.zeros((b - a, d), dtype=self.dtype, device=self.device),
                          xp.zeros((b - a,), dtype=self.dtype, device=self.device))
                         for a, b in self._chunks()]
-        values, d_hidden = [], []
-        for a in range(0, n, self.token_chunk):
-            b = min(a + self.token_chunk, n)
-            value, grad = self.block(a, b, scale[a:b], accumulators)
-            values.append(value)
-            d_hidden.append(grad)
-        empty = xp.zeros((0,), dtype=self.dtype, device=self.device)
-        loss = xp.reshape(xp.concat(values) if values else empty, self.batch_shape)
-        hidden_grad = (xp.concat(d_hidden, axis=0) if d_hidden
-                       else xp.zeros((0, d), dtype=self.dtype, device=self.device))
+        flat_loss, hidden_grad = (token_loop or python_token_loop)(self, scale, accumulators)
+        loss = xp.reshape(flat_loss, self.batch_shape)
         if self.sum_reduce is not None:  # every worker's classes pull on the same hidden
             hidden_grad = self.sum_reduce(hidden_grad)
         weight_grad = xp.concat([w for w, _ in accumulators], axis=0)
@@ -246,6 +242,24 @@ class LinearCrossEntropy:
             labels = xp.reshape(self.labels, self.batch_shape)
             keep = keep & (labels != self.ignore_index)
         return keep
+
+
+def python_token_loop(problem: LinearCrossEntropy, scale: Any,
+                      accumulators: list[Any]) -> tuple[Any, Any]:
+    """:meth:`LinearCrossEntropy.block` over every token block, in order: the per-token
+    losses and ``d hidden``, flat."""
+    xp = problem.xp
+    n, d = problem.hidden.shape
+    values, d_hidden = [], []
+    for a in range(0, n, problem.token_chunk):
+        b = min(a + problem.token_chunk, n)
+        value, grad = problem.block(a, b, scale[a:b], accumulators)
+        values.append(value)
+        d_hidden.append(grad)
+    if not values:
+        return (xp.zeros((0,), dtype=problem.dtype, device=problem.device),
+                xp.zeros((0, d), dtype=problem.dtype, device=problem.device))
+    return xp.concat(values), xp.concat(d_hidden, axis=0)
 
 
 def row_scale(xp: Any, keep: Any, sample_weight: Any, reduction: str, dtype: Any) -> Any:
