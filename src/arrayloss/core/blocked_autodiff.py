@@ -31,7 +31,7 @@ def _weighted(xp: Any, losses: Any, scale: Any, keep: Any) -> Any:
 def _torch_function() -> Any:
     import torch  # ok: the caller passed torch tensors
 
-    class BlockedLoss(torch.autograd.Function):
+    class BlockedLoss(torch.autograd.Function):  # ok: torch imported lazily, for its tensors
         @staticmethod
         def forward(ctx: Any, hidden: Any, weight: Any, bias: Any, labels: Any,
                     scale: Any, keep: Any, make: Make, per_token: bool) -> Any:

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.namespace import cast, computation_dtype, default_index, device_of, namespace_of
-from ..core.options import check_reduction
 from ..core.reduction import PARTIAL, as_array, as_bool, reduce_values
 
 __all__ = ["LinearCrossEntropy", "python_token_loop", "reduce_tokens", "row_scale"]
@@ -46,7 +45,7 @@ class LinearCrossEntropy:
         if hidden.ndim < 1 or weight.ndim != 2 or weight.shape[1] != hidden.shape[-1]:
             raise ValueError(
                 "linear_cross_entropy needs hidden of shape (..., d) and weight of shape "
-                f"(V, d) (torch.nn.Linear's layout); got hidden {tuple(hidden.shape)} and "
+                f"(V, d) (PyTorch's nn.Linear layout); got hidden {tuple(hidden.shape)} and "
                 f"weight {tuple(weight.shape)}")
         if tuple(labels.shape) != tuple(hidden.shape[:-1]):
             raise ValueError(
@@ -149,7 +148,7 @@ class LinearCrossEntropy:
             if len(chunks) == 1 and scale is not None:
                 kept = (z, exp_z)
         target, found = self._target_logit(hidden, labels)
-        vocab = xp.full((rows,), float(self.weight.shape[0]), dtype=self.dtype,
+        vocab = xp.full((rows,), float(self.weight.shape[0]), dtype=self.dtype,  # ok: a shape
                         device=self.device)
         if self.max_reduce is not None and self.sum_reduce is not None:
             # Vocabulary-parallel: every worker holds a slice of the classes. The global max
@@ -237,7 +236,7 @@ class LinearCrossEntropy:
         xp = self.xp
         keep = xp.ones(self.batch_shape, dtype=xp.bool, device=self.device)
         if mask is not None:
-            keep = keep & as_bool(xp, xp.asarray(mask, device=self.device))
+            keep = keep & as_bool(xp, mask)  # already in hidden's library and device
         if self.ignore_index is not None:
             labels = xp.reshape(self.labels, self.batch_shape)
             keep = keep & (labels != self.ignore_index)
@@ -280,7 +279,6 @@ def row_scale(xp: Any, keep: Any, sample_weight: Any, reduction: str, dtype: Any
 
 
 def reduce_tokens(xp: Any, losses: Any, keep: Any, sample_weight: Any, reduction: str) -> Any:
-    """SPEC section 5's reductions of the per-token losses."""
-    check_reduction(reduction)
+    """SPEC section 5's reductions of the per-token losses (``reduction`` checked)."""
     return as_array(xp, reduce_values(xp, losses, sample_weight=sample_weight, mask=keep,
                                       reduction=reduction))

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from ..core.blocked_autodiff import jax_blocked, torch_blocked
+from ..core.blocked_autodiff import jax_blocked, torch_blocked  # ok: imports no framework
 from ..core.namespace import namespace_name, numpy_quiet, resolve
 from ..core.options import check_reduction
 from ..core.reduction import PARTIAL, as_array
@@ -62,7 +62,7 @@ def linear_cross_entropy(
               \quad z = c \tanh\!\Big(\frac{hW^\top + b}{c}\Big) \text{ with a soft cap } c
 
     ``hidden`` is ``(..., d)``, ``labels`` its shape without the last axis, ``weight`` is
-    ``(V, d)`` (``torch.nn.Linear``'s layout) and ``bias`` ``(V,)``. The value equals
+    ``(V, d)`` (the layout of PyTorch's ``nn.Linear``) and ``bias`` ``(V,)``. The value equals
     ``scce(labels, hidden @ weight.T + bias, from_logits=True, ...)`` and PyTorch's
     ``F.cross_entropy(hidden @ weight.T, labels, label_smoothing=ε)``, but memory grows with
     one block of ``token_chunk_size × vocab_chunk_size`` logits (32 MiB in float32 by
@@ -98,15 +98,14 @@ def linear_cross_entropy(
     keep = problem.keep(mask)
     library = namespace_name(xp)
     if library in ("torch", "jax"):
-        scale, denominator = row_scale(xp, keep, sample_weight, reduction, problem.dtype)
-        if reduction == "none":
-            weight_per_token = (xp.ones_like(scale) if sample_weight is None
-                                else xp.astype(sample_weight, problem.dtype) + 0 * scale)
-            run = torch_blocked if library == "torch" else jax_blocked
-            per_token = run(make, True, problem.labels, hidden, weight, bias,
-                            xp.reshape(weight_per_token, (-1,)), xp.reshape(keep, (-1,)))
-            return xp.reshape(per_token, problem.batch_shape)
         run = torch_blocked if library == "torch" else jax_blocked
+        scale, denominator = row_scale(xp, keep, sample_weight, reduction, problem.dtype)
+        if reduction == "none":  # w·m·l per token; the backward weighs by the cotangent
+            per_token_weight = (xp.ones_like(scale) if sample_weight is None
+                                else xp.broadcast_to(sample_weight, scale.shape))
+            per_token = run(make, True, problem.labels, hidden, weight, bias,
+                            xp.reshape(per_token_weight, (-1,)), xp.reshape(keep, (-1,)))
+            return xp.reshape(per_token, problem.batch_shape)
         total = run(make, False, problem.labels, hidden, weight, bias,
                     xp.reshape(scale, (-1,)), xp.reshape(keep, (-1,)))
         return (total, denominator) if reduction in PARTIAL else total
