@@ -7,8 +7,9 @@ first and second derivative of the body with respect to the prediction, used by
 where a framework has one that is provably the same, its native kernel (``core/native.py``).
 
 Importing this package registers every loss, family by family (regression, robust,
-cross-entropy, focal, margin, PyTorch's two-class margins, segmentation, metric learning,
-sequence, penalties); that is the order of ``arrayloss.available()`` and ``python -m arrayloss list``.
+cross-entropy, focal, margin, PyTorch's two-class margins, segmentation, metric
+learning, sequence, penalties); that is the order of ``arrayloss.available()`` and
+``python -m arrayloss list``.
 """
 
 # isort: off
