@@ -18,13 +18,14 @@ without ``with``) runs the plain formula everywhere; so does the environment var
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
 
 from .namespace import namespace_name
 
-__all__ = ["library_of", "native_enabled", "native_kernels"]
+__all__ = ["finite_logits", "library_of", "native_enabled", "native_kernels"]
 
 _STATE = {"enabled": os.environ.get("ARRAYLOSS_NATIVE", "1") != "0"}
 
@@ -60,3 +61,43 @@ def library_of(xp: Any) -> str | None:
 
 
 Kernel = Callable[..., Any]
+
+
+def finite_logits(x: Any) -> Any:
+    """A torch tensor clamped to the finite floats, with the gradient passed through as if
+    unclamped.
+
+    PyTorch's fused logistic losses compute ``(1 - y)·z - log σ(z)``, which is ``inf - inf =
+    NaN`` at an infinite logit; at the largest finite float they give the formula's value
+    for every finite logit and its limit for an infinite one. ``Tensor.clamp`` would do that,
+    but its backward (two comparisons, an ``and`` and a select) costs more than the fused
+    loss itself, and it gives a clamped infinite logit no gradient. The gradient at the
+    clamped logit is already the formula's at infinity (``σ(±max) - y`` is ``σ(±inf) - y``),
+    so the backward here is the identity, which also keeps double backward, ``torch.func``
+    and ``torch.compile`` working.
+    """
+    return _pass_through_clamp().apply(x)
+
+
+@functools.cache
+def _pass_through_clamp() -> Any:
+    import torch  # ok: the caller passed torch tensors
+
+    class PassThroughClamp(torch.autograd.Function):  # ok: torch imported lazily
+        generate_vmap_rule = True  # element-wise: torch.func.vmap batches it as it is
+
+        @staticmethod
+        def forward(x: Any) -> Any:
+            largest = torch.finfo(x.dtype).max
+            return x.clamp(-largest, largest)
+
+        @staticmethod
+        def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+            pass
+
+        @staticmethod
+        def backward(ctx: Any, *cotangents: Any) -> Any:
+            (cotangent,) = cotangents
+            return cotangent
+
+    return PassThroughClamp

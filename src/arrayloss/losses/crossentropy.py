@@ -16,6 +16,7 @@ import numpy as np
 from ..core.chain_rule import closed_form
 from ..core.define import PerSample, define_loss
 from ..core.namespace import option_array
+from ..core.native import finite_logits
 from ..core.options import Flag, Fraction, IgnoreIndex
 from ..core.shapes import drop_axes
 from ..core.stable import log_probability, times_log, xlogy
@@ -105,18 +106,17 @@ def binary_crossentropy(
 def _bce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
                label_smoothing: float, pos_weight: Any) -> Any:
     # F.binary_cross_entropy_with_logits: one fused kernel each way, PyTorch's pos_weight.
-    # Its max-shift form gives inf - inf = NaN at an infinite logit; a logit clamped to the
-    # largest finite float gives the formula's value for every finite logit and 0 for a
-    # perfect infinite one (a wrong infinite logit costs that float instead of inf).
+    # It gives inf - inf = NaN at an infinite logit; `finite_logits` clamps to the largest
+    # finite float (the formula's value for every finite logit, 0 for a perfect infinite
+    # one, that float instead of inf for a wrong one) and passes the gradient through.
     if not from_logits:
         return NotImplemented
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     weight = None if pos_weight is None else _pos_weight(xp, pos_weight, y_pred)
-    largest = xp.finfo(y_pred.dtype).max
-    logits = xp.clip(y_pred, min=-largest, max=largest)
     return functional.binary_cross_entropy_with_logits(
-        logits, smooth_binary(y_true, label_smoothing), pos_weight=weight, reduction="mean")
+        finite_logits(y_pred), smooth_binary(y_true, label_smoothing), pos_weight=weight,
+        reduction="mean")
 
 
 @closed_form("binary_crossentropy", self_contained=True)
