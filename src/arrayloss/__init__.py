@@ -18,7 +18,7 @@ from .losses.crossentropy import (
     negative_log_likelihood,
     sparse_categorical_crossentropy,
 )
-from .losses.embedding_margins import soft_margin
+from .losses.embedding_margins import hinge_embedding, soft_margin
 from .losses.encoding import one_hot, to_categorical
 from .losses.focal import binary_focal_crossentropy, categorical_focal_crossentropy
 from .losses.general_robust import general_robust, general_robust_nll
@@ -110,6 +110,7 @@ __all__ = [
     "has_closed_form",
     "hessian_diagonal",
     "hinge",
+    "hinge_embedding",
     "huber",
     "huber_loss",
     "info_nce",

@@ -266,6 +266,18 @@ def hinge(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def hinge_embedding(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    margin: float = 1.0,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def huber(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -599,6 +611,7 @@ __all__ = [
     "has_closed_form",
     "hessian_diagonal",
     "hinge",
+    "hinge_embedding",
     "huber",
     "huber_loss",
     "info_nce",

@@ -103,6 +103,8 @@ MAPPED: tuple[MappedName, ...] = (
     MappedName("NLLLoss", _TORCH, "negative_log_likelihood", _TORCH_LABELS),
     MappedName("soft_margin_loss", _TORCH, "soft_margin"),
     MappedName("SoftMarginLoss", _TORCH, "soft_margin"),
+    MappedName("hinge_embedding_loss", _TORCH, "hinge_embedding"),
+    MappedName("HingeEmbeddingLoss", _TORCH, "hinge_embedding"),
     MappedName("poisson_nll_loss", _TORCH, "poisson_nll"),
     MappedName("PoissonNLLLoss", _TORCH, "poisson_nll"),
     MappedName("gaussian_nll_loss", _TORCH, "gaussian_nll"),
