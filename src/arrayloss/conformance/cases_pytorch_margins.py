@@ -1,8 +1,9 @@
-"""Conformance rows of PyTorch's two-class margin losses (``soft_margin``).
+"""Conformance rows of PyTorch's two-class margin losses (``soft_margin``,
+``hinge_embedding``).
 
 The references are plain float64 NumPy written from PyTorch's documented formulas, never
-calling arrayloss: ``log(1 + exp(-y·x))`` by ``np.logaddexp``. Per-sample values average
-the last axis.
+calling arrayloss: ``log(1 + exp(-y·x))`` by ``np.logaddexp``; the hinge embedding with
+PyTorch's two label tests. Per-sample values average the last axis.
 """
 
 from __future__ import annotations
@@ -38,3 +39,24 @@ case("soft_margin", lambda rng: (rng.choice([-1.0, 0.0, 1.0], size=SHAPE),
 case("soft_margin", _large, ref_soft_margin, label="large", tolerance=10.0)
 case("soft_margin", lambda rng: (rng.choice([-1.0, 1.0], size=(7,)), rng.normal(size=(7,))),
      ref_soft_margin, label="1-D")
+
+
+def ref_hinge_embedding(y, p, margin=1.0):
+    values = np.where(y != -1, p, 0.0) + np.where(y != 1, np.maximum(margin - p, 0.0), 0.0)
+    return _last(np.where(np.isnan(y), np.nan, values))
+
+
+def _distances(rng: np.random.Generator):
+    return rng.choice([-1.0, 1.0], size=SHAPE), rng.uniform(0.0, 2.5, size=SHAPE)
+
+
+# The labels are piecewise constant in the loss: only the distance is differentiated.
+case("hinge_embedding", _distances, ref_hinge_embedding, grad_inputs=(1,))
+case("hinge_embedding", _signs, ref_hinge_embedding, options={"margin": 2.0},
+     label="margin 2, negative scores", grad_inputs=(1,))
+case("hinge_embedding", lambda rng: (rng.choice([-1.0, 0.0, 1.0, 2.0], size=SHAPE),
+                                     rng.uniform(0.0, 2.5, size=SHAPE)),
+     ref_hinge_embedding, options={"margin": 0.5}, label="other labels", grad_inputs=(1,))
+case("hinge_embedding", lambda rng: (rng.choice([-1.0, 1.0], size=(7,)),
+                                     rng.uniform(0.0, 2.5, size=(7,))),
+     ref_hinge_embedding, label="1-D", grad_inputs=(1,))

@@ -238,3 +238,26 @@ peer("soft_margin", "torch", "torch.nn.functional.soft_margin_loss", _signs,
      _torch_soft_margin("mean"))
 peer("soft_margin", "torch", "torch.nn.functional.soft_margin_loss", _signs,
      _torch_soft_margin("sum"), options={"axis": ()}, reduction="sum")
+
+
+def _distances(rng: np.random.Generator):
+    return rng.choice([-1.0, 1.0], size=(6, 5)), rng.uniform(0.0, 2.5, size=(6, 5))
+
+
+def _torch_hinge_embedding(reduction, margin=1.0):
+    def compute(y, p):
+        import torch
+        import torch.nn.functional as F
+
+        return F.hinge_embedding_loss(torch.asarray(p), torch.asarray(y), margin=margin,
+                                      reduction=reduction)
+    return compute
+
+
+peer("hinge_embedding", "torch", "torch.nn.functional.hinge_embedding_loss", _distances,
+     _torch_hinge_embedding("none"), options={"axis": ()}, reduction="none")
+peer("hinge_embedding", "torch", "torch.nn.functional.hinge_embedding_loss", _distances,
+     _torch_hinge_embedding("mean", margin=2.0), options={"margin": 2.0})
+peer("hinge_embedding", "torch", "torch.nn.functional.hinge_embedding_loss", _signs,
+     _torch_hinge_embedding("sum", margin=0.5), options={"axis": (), "margin": 0.5},
+     reduction="sum")
