@@ -19,7 +19,8 @@ WITH_KERNELS = [e.name for e in entries()
 
 def test_the_common_losses_have_a_torch_kernel():
     assert set(WITH_KERNELS) == {"mean_squared_error", "huber", "binary_crossentropy",
-                                 "sparse_categorical_crossentropy", "negative_log_likelihood"}
+                                 "categorical_crossentropy", "sparse_categorical_crossentropy",
+                                 "negative_log_likelihood", "kl_divergence"}
 
 
 def _inputs(name):
@@ -29,6 +30,9 @@ def _inputs(name):
         if name == "negative_log_likelihood":
             scores = scores - np.log(np.exp(scores).sum(-1, keepdims=True))
         return torch.asarray(rng.integers(0, 5, 8)), torch.asarray(scores)
+    if name in ("categorical_crossentropy", "kl_divergence"):  # soft targets on the simplex
+        return (torch.asarray(rng.dirichlet(np.ones(5), 8)),
+                torch.asarray(3 * rng.normal(size=(8, 5))))
     if name == "binary_crossentropy":  # soft targets in [0, 1]
         return torch.asarray(rng.uniform(size=(8, 5))), torch.asarray(3 * rng.normal(size=(8, 5)))
     return torch.asarray(rng.normal(size=(8, 5))), torch.asarray(3 * rng.normal(size=(8, 5)))
@@ -47,8 +51,9 @@ def _graph_ops(out):
 
 @pytest.mark.parametrize("name", WITH_KERNELS)
 def test_switch_runs_the_formula_with_the_same_value_and_gradient(name):
-    options = {"from_logits": True} if name in ("sparse_categorical_crossentropy",
-                                                "binary_crossentropy") else {}
+    options = {"from_logits": True} if name in (
+        "sparse_categorical_crossentropy", "binary_crossentropy", "categorical_crossentropy",
+        "kl_divergence") else {}
     loss = arrayloss.get(name, **options)
     y, p = _inputs(name)
     results = []
@@ -59,7 +64,8 @@ def test_switch_runs_the_formula_with_the_same_value_and_gradient(name):
         out.backward()
         results.append((out.detach(), x.grad, _graph_ops(out)))
     (native, native_grad, native_op), (formula, formula_grad, formula_op) = results
-    kernel_nodes = ("MseLoss", "HuberLoss", "NllLoss", "BinaryCrossEntropyWithLogits")
+    kernel_nodes = ("MseLoss", "HuberLoss", "NllLoss", "BinaryCrossEntropyWithLogits",
+                    "LogSoftmaxBackward")
     assert any(k in native_op for k in kernel_nodes), native_op  # the kernel's own node
     assert not any(k in formula_op for k in kernel_nodes), formula_op
     torch.testing.assert_close(native, formula, rtol=1e-12, atol=1e-12)
@@ -107,3 +113,46 @@ def test_huber_kernel_second_derivative_at_the_knot_is_pinned():
     assert second(True).item() == 0.0
     assert second(False).item() == 1.0
     assert arrayloss.hessian_diagonal("huber", np.zeros(1), np.ones(1))[0] == 1.0
+
+
+@pytest.mark.parametrize("name", WITH_KERNELS)
+def test_inside_torch_func_the_kernel_gives_the_same_gradient(name):
+    """torch.func.grad cannot read values on the host: the kernels that check their result
+    there step aside, and every loss's gradient is the same as in eager autograd."""
+    options = {"from_logits": True} if name in (
+        "sparse_categorical_crossentropy", "binary_crossentropy", "categorical_crossentropy",
+        "kl_divergence") else {}
+    loss = arrayloss.get(name, **options)
+    y, p = _inputs(name)
+    x = p.clone().requires_grad_(True)
+    loss(y, x).backward()
+    torch.testing.assert_close(torch.func.grad(lambda q: loss(y, q))(p), x.grad,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_a_result_the_kernel_cannot_give_is_recomputed_by_the_formula():
+    """Where PyTorch's function gives NaN and the formula does not (an infinite logit, a
+    label out of range), the value is the formula's."""
+    logits = torch.tensor([[0.0, -torch.inf, 1.0]], dtype=torch.float64, requires_grad=True)
+    onehot = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64)
+    for loss in (arrayloss.cce, arrayloss.kld):
+        expected = loss(onehot.numpy(), logits.detach().numpy(), from_logits=True)
+        out = loss(onehot, logits, from_logits=True)
+        assert "LogSoftmaxBackward" not in _graph_ops(out)
+        np.testing.assert_allclose(out.item(), float(expected), rtol=1e-12)
+    bad = arrayloss.scce(torch.tensor([0, 3]), torch.zeros(2, 3), from_logits=True)
+    assert torch.isnan(bad)
+    assert "Nll" in _graph_ops(arrayloss.scce(torch.tensor([0, 2]),
+                                              torch.zeros(2, 3, requires_grad=True),
+                                              from_logits=True))
+
+
+def test_kl_kernel_is_not_used_when_the_target_has_a_gradient():
+    """PyTorch's kl_div has the gradient -inf at p = 0 with respect to p; the formula's is
+    finite there, so a target that is differentiated runs the formula."""
+    p = torch.tensor([[1.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    z = torch.tensor([[0.5, -0.5]], dtype=torch.float64, requires_grad=True)
+    out = arrayloss.kld(p, z, from_logits=True)
+    assert "LogSoftmaxBackward" not in _graph_ops(out)
+    out.backward()
+    assert torch.isfinite(p.grad).all()

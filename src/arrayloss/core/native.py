@@ -25,7 +25,7 @@ from typing import Any
 
 from .namespace import namespace_name
 
-__all__ = ["finite_logits", "library_of", "native_enabled", "native_kernels"]
+__all__ = ["finite_logits", "host_checks_allowed", "library_of", "native_enabled", "native_kernels"]
 
 _STATE = {"enabled": os.environ.get("ARRAYLOSS_NATIVE", "1") != "0"}
 
@@ -101,3 +101,16 @@ def _pass_through_clamp() -> Any:
             return cotangent
 
     return PassThroughClamp
+
+
+def host_checks_allowed(x: Any) -> bool:
+    """Whether a kernel may read a value of the torch tensor ``x`` on the host to choose
+    its path (every label in range, a finite result): in eager PyTorch on the CPU, where the
+    read costs a few microseconds. Not under ``torch.compile`` (a graph break), nor inside a
+    ``torch.func`` transform (which cannot read values), nor on an accelerator (the read
+    would wait for the device); there the kernel takes its path without the check.
+    """
+    import torch  # ok: the caller passed torch tensors
+
+    return (x.device.type == "cpu" and not torch.compiler.is_compiling()
+            and not torch._C._are_functorch_transforms_active())

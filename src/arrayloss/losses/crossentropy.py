@@ -16,7 +16,7 @@ import numpy as np
 from ..core.chain_rule import closed_form
 from ..core.define import PerSample, define_loss
 from ..core.namespace import option_array
-from ..core.native import finite_logits
+from ..core.native import finite_logits, host_checks_allowed
 from ..core.options import Flag, Fraction, IgnoreIndex
 from ..core.shapes import drop_axes
 from ..core.stable import log_probability, times_log, xlogy
@@ -170,6 +170,35 @@ def categorical_crossentropy(
     return PerSample(values, weight=xp.sum(y_true * weights, axis=class_axis))
 
 
+@categorical_crossentropy.native("torch")
+def _cce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_smoothing: float,
+               class_weight: Any, axis: tuple[int, ...]) -> Any:
+    # F.cross_entropy with probability targets is -Σ y·log_softmax(z) (the formula's
+    # smoothing too) in one fused kernel each way. It differs only where a log-probability
+    # is infinite (0·(-inf) is NaN there, 0 in the formula): a result that is not finite
+    # is recomputed by the formula, which is why the kernel runs only where the result can
+    # be read on the host.
+    if not from_logits or class_weight is not None or not host_checks_allowed(y_pred):
+        return NotImplemented
+    import torch  # ok: torch kernel, torch tensors only
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
+
+    scores, targets = _class_axis_first(y_pred, y_true, axis)
+    loss = functional.cross_entropy(scores, targets, label_smoothing=label_smoothing)
+    return loss if bool(torch.isfinite(loss)) else NotImplemented
+
+
+def _class_axis_first(scores: Any, targets: Any, axis: tuple[int, ...]) -> tuple[Any, Any]:
+    """Scores and same-shaped targets with the class axis where PyTorch has it (axis 1)."""
+    import torch  # ok: torch kernel, torch tensors only
+
+    (class_axis,) = axis
+    if scores.ndim > 1 and class_axis % scores.ndim != 1:
+        # ok: torch-only, in a torch kernel
+        return torch.movedim(scores, class_axis, 1), torch.movedim(targets, class_axis, 1)
+    return scores, targets
+
+
 @closed_form("categorical_crossentropy")
 def _cce(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_smoothing: float,
          class_weight: Any, axis: tuple[int, ...]) -> Iterator[Any]:
@@ -269,8 +298,8 @@ def _scce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
         return NotImplemented
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
-    return _torch_label_mean(xp, y_true, y_pred, axis, lambda scores, labels: (
-        functional.cross_entropy(scores, labels, reduction="none",
+    return _torch_label_mean(xp, y_true, y_pred, axis, lambda scores, labels, reduction: (
+        functional.cross_entropy(scores, labels, reduction=reduction,
                                  label_smoothing=label_smoothing)))
 
 
@@ -290,11 +319,17 @@ def _torch_label_mean(xp: Any, y_true: Any, scores: Any, axis: int, per_label: A
     for a label outside ``[0, C)``: NaN for its sample (PyTorch raises an index error)."""
     import torch  # ok: torch kernel, torch tensors only
 
-    safe, valid, _ = usable_labels(xp, y_true, scores.shape[axis], axis, None)
-    safe = drop_axes(xp, safe, axis)
+    num_classes = scores.shape[axis]
     if scores.ndim > 1 and axis != 1:
         scores = torch.movedim(scores, axis, 1)  # ok: torch-only, in a torch kernel
-    values = per_label(scores, safe)
+    if host_checks_allowed(scores):
+        # Every label in range (one pass over the N labels, read on the host): the
+        # kernel's own mean, without the NaN mask.
+        low, high = torch.aminmax(y_true)  # ok: torch-only, in a torch kernel
+        if bool((low >= 0) & (high < num_classes)):
+            return per_label(scores, drop_axes(xp, y_true, axis), "mean")
+    safe, valid, _ = usable_labels(xp, y_true, num_classes, axis, None)
+    values = per_label(scores, drop_axes(xp, safe, axis), "none")
     return xp.mean(xp.where(valid, values, xp.full_like(values, math.nan)))
 
 
@@ -336,8 +371,8 @@ def _nll_torch(xp: Any, y_true: Any, y_pred: Any, *, ignore_index: int | None,
         return NotImplemented
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
-    return _torch_label_mean(xp, y_true, y_pred, axis, lambda scores, labels: (
-        functional.nll_loss(scores, labels, reduction="none")))
+    return _torch_label_mean(xp, y_true, y_pred, axis, lambda scores, labels, reduction: (
+        functional.nll_loss(scores, labels, reduction=reduction)))
 
 
 @closed_form("negative_log_likelihood")
@@ -372,6 +407,27 @@ def kl_divergence(
     """
     log_q = categorical_logs(xp, y_pred, True, axis) if from_logits else log_probability(y_pred)
     return xp.sum(xlogy(y_true, y_true) - times_log(y_true, log_q), axis=axis)
+
+
+@kl_divergence.native("torch")
+def _kld_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
+               axis: tuple[int, ...]) -> Any:
+    # PyTorch's kl_div is xlogy(p, p) - p·log q, the formula's value wherever log q is
+    # finite; "sum" over every element divided by the N samples is the mean of the
+    # per-sample sums ("batchmean"). Its gradient with respect to p is -inf at p = 0 (the
+    # formula's is finite there), so the kernel runs only for targets without a gradient,
+    # and a result that is not finite is recomputed by the formula.
+    if (not from_logits or len(axis) != 1 or y_true.requires_grad
+            or not host_checks_allowed(y_pred)):
+        return NotImplemented
+    import torch  # ok: torch kernel, torch tensors only
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
+
+    scores, targets = _class_axis_first(y_pred, y_true, axis)
+    samples = math.prod(scores.shape) // scores.shape[1 if scores.ndim > 1 else 0]
+    log_q = functional.log_softmax(scores, dim=1 if scores.ndim > 1 else 0)
+    loss = functional.kl_div(log_q, targets, reduction="sum") / samples
+    return loss if bool(torch.isfinite(loss)) else NotImplemented
 
 
 @closed_form("kl_divergence", self_contained=True)
