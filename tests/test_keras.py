@@ -61,6 +61,7 @@ CLASS_NAMES = {
     "squared_hinge": "SquaredHinge",
     "categorical_hinge": "CategoricalHinge",
     "soft_margin": "SoftMargin",
+    "hinge_embedding": "HingeEmbedding",
     "triplet_margin": "TripletMargin",
     "contrastive": "Contrastive",
     "ntxent": "NTXent",

@@ -1,6 +1,8 @@
 """PyTorch's losses that arrayloss adds under their own names: what the registry-wide
 tests do not cover (PyTorch's numbers at extreme scores, its label convention, its names)."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -69,3 +71,100 @@ def test_soft_margin_bad_inputs():
         arrayloss.soft_margin(np.ones(3), np.ones((3, 4)))
     with pytest.raises(TypeError, match="margin"):
         arrayloss.soft_margin(np.ones(3), np.ones(3), margin=1.0)
+
+
+# -- hinge_embedding ---------------------------------------------------------------------------
+def test_hinge_embedding_matches_pytorch_values_and_gradients():
+    rng = np.random.default_rng(1)
+    y = rng.choice([-1.0, 1.0], size=(6, 5))
+    x = 2.0 * rng.normal(size=(6, 5))
+    for margin in (1.0, 0.3, -0.5):
+        xt = torch.asarray(x).requires_grad_()
+        theirs = F.hinge_embedding_loss(xt, torch.asarray(y), margin=margin, reduction="none")
+        ours = arrayloss.hinge_embedding(y, x, margin=margin, axis=(), reduction="none")
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=0)
+        (grad,) = torch.autograd.grad(theirs.sum(), xt)
+        np.testing.assert_allclose(
+            arrayloss.gradient("hinge_embedding", y, x, margin=margin, axis=(), reduction="sum"),
+            grad.numpy(), rtol=1e-12)
+        # PyTorch's "mean" over every element is the default mean of per-row means.
+        assert np.isclose(arrayloss.hinge_embedding(y, x, margin=margin),
+                          F.hinge_embedding_loss(torch.asarray(x), torch.asarray(y),
+                                                 margin=margin).item(), rtol=1e-12)
+
+
+def test_hinge_embedding_autograd_on_torch_matches_pytorch():
+    y = torch.tensor([[1.0, -1.0, -1.0], [-1.0, 1.0, 1.0]])
+    x = torch.tensor([[0.7, 0.2, 1.5], [0.9, -0.3, 2.0]], requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_()
+    ours = arrayloss.hinge_embedding(y, x, margin=1.2, axis=(), reduction="sum")
+    theirs = F.hinge_embedding_loss(x_ref, y, margin=1.2, reduction="sum")
+    torch.testing.assert_close(ours, theirs)
+    ours.backward()
+    theirs.backward()
+    torch.testing.assert_close(x.grad, x_ref.grad)
+
+
+def test_hinge_embedding_takes_both_terms_for_other_labels_as_pytorch_does():
+    y = np.array([0.0, 2.0, 0.5])
+    x = np.array([0.25, -1.0, 3.0])
+    ours = arrayloss.hinge_embedding(y, x, reduction="none")
+    theirs = F.hinge_embedding_loss(torch.asarray(x), torch.asarray(y), reduction="none")
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours, [1.0, 1.0, 3.0])  # ŷ + max(1 - ŷ, 0)
+
+
+def test_hinge_embedding_nan_label_gives_nan():
+    # PyTorch gives a finite value for a NaN label; arrayloss keeps NaN (SPEC section 6).
+    value = arrayloss.hinge_embedding(np.array([np.nan, 1.0]), np.array([0.5, 0.5]),
+                                      reduction="none")
+    assert np.isnan(value[0]) and value[1] == 0.5
+    grad = arrayloss.gradient("hinge_embedding", np.array([np.nan, -1.0]), np.array([0.5, 0.5]))
+    assert np.isnan(grad[0]) and grad[1] == -0.5
+
+
+def test_hinge_embedding_closed_form_is_piecewise_linear():
+    y = np.array([1.0, -1.0, -1.0, 0.0])
+    x = np.array([0.5, 0.5, 3.0, 0.5])
+    grad = arrayloss.gradient("hinge_embedding", y, x, reduction="sum")
+    np.testing.assert_array_equal(grad, [1.0, -1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(
+        arrayloss.hessian_diagonal("hinge_embedding", y, x, reduction="sum"), np.zeros(4))
+    # At the kink ŷ = margin of a label -1: slope 0 (PyTorch's clamp_min gives -1).
+    assert arrayloss.gradient("hinge_embedding", np.array([-1.0]), np.array([1.0]))[0] == 0.0
+
+
+@pytest.mark.parametrize("name", ["hinge_embedding_loss", "HingeEmbeddingLoss",
+                                  "hingeembeddingloss"])
+def test_hinge_embedding_pytorch_names_resolve(name):
+    assert arrayloss.get(name) is arrayloss.hinge_embedding
+
+
+def test_hinge_embedding_module():
+    criterion = at.HingeEmbeddingLoss(margin=0.5, reduction="sum")
+    assert "margin=0.5" in repr(criterion) and "reduction='sum'" in repr(criterion)
+    x, y = torch.tensor([[0.3, 2.0, 0.1]]), torch.tensor([[1.0, -1.0, -1.0]])
+    torch.testing.assert_close(criterion(x, y),
+                               torch.nn.HingeEmbeddingLoss(margin=0.5, reduction="sum")(x, y))
+    with pytest.raises(ValueError, match="reduction"):
+        at.HingeEmbeddingLoss(reduction="avg")
+
+
+@pytest.mark.parametrize("margin, error, match", [
+    (math.nan, ValueError, r"margin must be in \(-inf, inf\); got nan"),
+    (math.inf, ValueError, r"margin must be in \(-inf, inf\); got inf"),
+    ("1", TypeError, "margin must be a real number; got '1' of type str"),
+    (True, TypeError, "margin must be a real number; got True"),
+])
+def test_hinge_embedding_bad_margin(margin, error, match):
+    with pytest.raises(error, match=match):
+        arrayloss.hinge_embedding(np.ones(3), np.ones(3), margin=margin)
+    with pytest.raises(error, match=match):
+        arrayloss.get("hinge_embedding", margin=margin)
+
+
+def test_hinge_embedding_bad_inputs():
+    with pytest.raises(ValueError, match="shape"):
+        arrayloss.hinge_embedding(np.ones(3), np.ones((3, 4)))
+    with pytest.raises(TypeError, match="unknown option"):
+        arrayloss.hinge_embedding(np.ones(3), np.ones(3), p=2)

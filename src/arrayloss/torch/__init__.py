@@ -34,6 +34,7 @@ from ._pytorch import (
     CrossEntropyLoss,
     CTCLoss,
     GaussianNLLLoss,
+    HingeEmbeddingLoss,
     HuberLoss,
     KLDivLoss,
     L1Loss,
@@ -47,9 +48,9 @@ from ._pytorch import (
 from ._registered import RegisteredLoss, generated
 
 PYTORCH_MODULES = (
-    BCELoss, BCEWithLogitsLoss, CTCLoss, CrossEntropyLoss, GaussianNLLLoss, HuberLoss,
-    KLDivLoss, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
-    TripletMarginLoss,
+    BCELoss, BCEWithLogitsLoss, CTCLoss, CrossEntropyLoss, GaussianNLLLoss,
+    HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss,
+    SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 )
 for _cls in PYTORCH_MODULES:  # pickled and shown as arrayloss.torch.<name>
     _cls.__module__ = __name__
@@ -58,8 +59,8 @@ globals().update(_GENERATED)
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CrossEntropyLoss", "GaussianNLLLoss",
-    "HuberLoss", "KLDivLoss", "L1Loss", "Loss", "MSELoss", "NLLLoss", "PYTORCH_MODULES",
-    "PoissonNLLLoss", "RegisteredLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
+    "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "Loss", "MSELoss", "NLLLoss",
+    "PYTORCH_MODULES", "PoissonNLLLoss", "RegisteredLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
     # the generated modules, sorted (written out for type checkers)
     "ArctanLoss", "CategoricalFocalLoss", "CategoricalHingeLoss", "CauchyLoss",
     "CharbonnierLoss", "ContrastiveLoss", "CosineSimilarityLoss", "DiceLoss", "FocalLoss",

@@ -104,6 +104,18 @@ class SoftMarginLoss(_Elementwise):
         super().__init__(reduction=reduction)
 
 
+class HingeEmbeddingLoss(_Elementwise):
+    """``torch.nn.HingeEmbeddingLoss(margin)`` calling ``arrayloss.hinge_embedding(target,
+    input, margin=margin, axis=())``: ``input`` where the label is 1, ``max(margin - input,
+    0)`` where it is -1, element by element."""
+
+    _loss = "hinge_embedding"
+    _options = {"margin": "margin"}
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction, margin=margin)
+
+
 class PoissonNLLLoss(_Elementwise):
     """``torch.nn.PoissonNLLLoss(log_input, full, eps)`` calling
     ``arrayloss.poisson_nll(target, input, log_input=log_input, full=full, epsilon=eps,
