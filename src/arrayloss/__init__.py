@@ -29,6 +29,7 @@ from .losses.linear_crossentropy import (
 from .losses.margin import categorical_hinge, hinge, squared_hinge
 from .losses.metric_learning import contrastive, ntxent, triplet_margin
 from .losses.penalties import l1, l1_l2, l2
+from .losses.ranking_margins import margin_ranking
 from .losses.regression import (
     cosine_similarity,
     gaussian_nll,
@@ -131,6 +132,7 @@ __all__ = [
     "lorentzian",
     "mae",
     "mape",
+    "margin_ranking",
     "mean_absolute_error",
     "mean_absolute_percentage_error",
     "mean_squared_error",

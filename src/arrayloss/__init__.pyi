@@ -329,6 +329,19 @@ def log_cosh(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def margin_ranking(
+    y_true: ArrayLike,
+    input1: ArrayLike,
+    input2: ArrayLike,
+    /,
+    *,
+    margin: float = 0.0,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def mean_absolute_error(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -632,6 +645,7 @@ __all__ = [
     "lorentzian",
     "mae",
     "mape",
+    "margin_ranking",
     "mean_absolute_error",
     "mean_absolute_percentage_error",
     "mean_squared_error",

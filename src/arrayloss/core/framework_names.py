@@ -105,6 +105,8 @@ MAPPED: tuple[MappedName, ...] = (
     MappedName("SoftMarginLoss", _TORCH, "soft_margin"),
     MappedName("hinge_embedding_loss", _TORCH, "hinge_embedding"),
     MappedName("HingeEmbeddingLoss", _TORCH, "hinge_embedding"),
+    MappedName("margin_ranking_loss", _TORCH, "margin_ranking"),
+    MappedName("MarginRankingLoss", _TORCH, "margin_ranking"),
     MappedName("poisson_nll_loss", _TORCH, "poisson_nll"),
     MappedName("PoissonNLLLoss", _TORCH, "poisson_nll"),
     MappedName("gaussian_nll_loss", _TORCH, "gaussian_nll"),
