@@ -1,9 +1,10 @@
-"""Conformance rows of PyTorch's two-class margin losses (``soft_margin``,
-``hinge_embedding``).
+"""Conformance rows of PyTorch's two-class and ranking margin losses (``soft_margin``,
+``hinge_embedding``, ``margin_ranking``).
 
 The references are plain float64 NumPy written from PyTorch's documented formulas, never
 calling arrayloss: ``log(1 + exp(-y·x))`` by ``np.logaddexp``; the hinge embedding with
-PyTorch's two label tests. Per-sample values average the last axis.
+PyTorch's two label tests; ``max(0, -y·(x₁ - x₂) + margin)``. Per-sample values average
+the last axis.
 """
 
 from __future__ import annotations
@@ -60,3 +61,21 @@ case("hinge_embedding", lambda rng: (rng.choice([-1.0, 0.0, 1.0, 2.0], size=SHAP
 case("hinge_embedding", lambda rng: (rng.choice([-1.0, 1.0], size=(7,)),
                                      rng.uniform(0.0, 2.5, size=(7,))),
      ref_hinge_embedding, label="1-D", grad_inputs=(1,))
+
+
+def ref_margin_ranking(y, x1, x2, margin=0.0):
+    return _last(np.maximum(margin - y * (x1 - x2), 0.0))
+
+
+def _ranked(shape):
+    def make(rng: np.random.Generator):
+        return (rng.choice([-1.0, 1.0], size=shape), rng.normal(size=shape),
+                rng.normal(size=shape))
+    return make
+
+
+case("margin_ranking", _ranked((8,)), ref_margin_ranking)
+case("margin_ranking", _ranked(SHAPE), ref_margin_ranking, options={"margin": 0.5},
+     label="2-D, margin 0.5")
+case("margin_ranking", _ranked((8,)), ref_margin_ranking, options={"margin": -0.3},
+     label="negative margin")

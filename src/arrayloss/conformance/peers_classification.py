@@ -261,3 +261,25 @@ peer("hinge_embedding", "torch", "torch.nn.functional.hinge_embedding_loss", _di
 peer("hinge_embedding", "torch", "torch.nn.functional.hinge_embedding_loss", _signs,
      _torch_hinge_embedding("sum", margin=0.5), options={"axis": (), "margin": 0.5},
      reduction="sum")
+
+
+def _ranked(rng: np.random.Generator):
+    return rng.choice([-1.0, 1.0], size=(9,)), rng.normal(size=(9,)), rng.normal(size=(9,))
+
+
+def _torch_margin_ranking(reduction, margin=0.0):
+    def compute(y, x1, x2):
+        import torch
+        import torch.nn.functional as F
+
+        return F.margin_ranking_loss(torch.asarray(x1), torch.asarray(x2), torch.asarray(y),
+                                     margin=margin, reduction=reduction)
+    return compute
+
+
+peer("margin_ranking", "torch", "torch.nn.functional.margin_ranking_loss", _ranked,
+     _torch_margin_ranking("none"), reduction="none")
+peer("margin_ranking", "torch", "torch.nn.functional.margin_ranking_loss", _ranked,
+     _torch_margin_ranking("mean", margin=0.5), options={"margin": 0.5})
+peer("margin_ranking", "torch", "torch.nn.functional.margin_ranking_loss", _ranked,
+     _torch_margin_ranking("sum", margin=1.0), options={"margin": 1.0}, reduction="sum")
