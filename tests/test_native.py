@@ -18,7 +18,8 @@ WITH_KERNELS = [e.name for e in entries()
 
 
 def test_the_common_losses_have_a_torch_kernel():
-    assert set(WITH_KERNELS) == {"mean_squared_error", "huber", "binary_crossentropy",
+    assert set(WITH_KERNELS) == {"mean_squared_error", "mean_absolute_error", "huber",
+                                 "binary_crossentropy",
                                  "categorical_crossentropy", "sparse_categorical_crossentropy",
                                  "negative_log_likelihood", "kl_divergence"}
 
@@ -64,7 +65,7 @@ def test_switch_runs_the_formula_with_the_same_value_and_gradient(name):
         out.backward()
         results.append((out.detach(), x.grad, _graph_ops(out)))
     (native, native_grad, native_op), (formula, formula_grad, formula_op) = results
-    kernel_nodes = ("MseLoss", "HuberLoss", "NllLoss", "BinaryCrossEntropyWithLogits",
+    kernel_nodes = ("MseLoss", "AbsBackward", "HuberLoss", "NllLoss", "BinaryCrossEntropy",
                     "LogSoftmaxBackward")
     assert any(k in native_op for k in kernel_nodes), native_op  # the kernel's own node
     assert not any(k in formula_op for k in kernel_nodes), formula_op
@@ -156,3 +157,25 @@ def test_kl_kernel_is_not_used_when_the_target_has_a_gradient():
     assert "LogSoftmaxBackward" not in _graph_ops(out)
     out.backward()
     assert torch.isfinite(p.grad).all()
+
+
+def test_bce_from_probabilities_and_mae_kernels_step_aside_at_their_edges():
+    """F.binary_cross_entropy's gradient is capped where p(1 - p) < 1e-12, and F.l1_loss's
+    subgradient at ŷ = y is 0: there the formula runs, with its own gradient."""
+    y = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    inside = torch.tensor([[0.3, 0.6]], dtype=torch.float64, requires_grad=True)
+    assert "BinaryCrossEntropyBackward" in _graph_ops(arrayloss.bce(y, inside))
+    edge = torch.tensor([[1e-13, 0.6]], dtype=torch.float64, requires_grad=True)
+    out = arrayloss.bce(y, edge)
+    assert "BinaryCrossEntropyBackward" not in _graph_ops(out)
+    out.backward()
+    np.testing.assert_allclose(edge.grad[0, 0].item(), -1 / 1e-13 / 2, rtol=1e-9)
+    outside = torch.tensor([[1.5, 0.0]], dtype=torch.float64)  # a target PyTorch refuses
+    np.testing.assert_allclose(arrayloss.bce(outside, inside.detach()).item(),
+                               float(arrayloss.bce(outside.numpy(), inside.detach().numpy())))
+    tie = torch.tensor([[1.0, 0.5]], dtype=torch.float64, requires_grad=True)
+    out = arrayloss.mae(y, tie)
+    assert "AbsBackward" not in _graph_ops(out)
+    out.backward()
+    assert tie.grad[0, 0].item() == 0.5  # the subgradient +1 at the tie, over 2 elements
+    assert "AbsBackward" in _graph_ops(arrayloss.mae(y, inside))

@@ -109,14 +109,39 @@ def _bce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
     # It gives inf - inf = NaN at an infinite logit; `finite_logits` clamps to the largest
     # finite float (the formula's value for every finite logit, 0 for a perfect infinite
     # one, that float instead of inf for a wrong one) and passes the gradient through.
-    if not from_logits:
-        return NotImplemented
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
+    if not from_logits:
+        return _bce_probabilities_torch(y_true, y_pred, label_smoothing, pos_weight)
     weight = None if pos_weight is None else _pos_weight(xp, pos_weight, y_pred)
     return functional.binary_cross_entropy_with_logits(
         finite_logits(y_pred), smooth_binary(y_true, label_smoothing), pos_weight=weight,
         reduction="mean")
+
+
+def _bce_probabilities_torch(y_true: Any, p: Any, label_smoothing: float,
+                             pos_weight: Any) -> Any:
+    # F.binary_cross_entropy floors each log at -100 as the formula does, and its gradient
+    # (p - y)/max(p(1 - p), 1e-12) is the formula's -y/p + (1 - y)/(1 - p) wherever
+    # p(1 - p) > 1e-12. So it runs only where every p is inside (1e-12, 1 - 1e-12), read on
+    # the host in one pass (NaN fails the test too); elsewhere the formula runs.
+    if pos_weight is not None or y_true.shape != p.shape or not host_checks_allowed(p):
+        return NotImplemented
+    import torch  # ok: torch kernel, torch tensors only
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
+
+    low, high = torch.aminmax(p.detach())  # ok: torch-only, in a torch kernel
+    if not bool((low > _INSIDE) & (high < 1.0 - _INSIDE)):
+        return NotImplemented
+    try:
+        return functional.binary_cross_entropy(p, smooth_binary(y_true, label_smoothing))
+    except RuntimeError:  # PyTorch refuses targets outside [0, 1]; the formula takes them
+        return NotImplemented
+
+
+# The margin from 0 and 1 inside which PyTorch's BCE gradient is the formula's: its
+# denominator max(p(1 - p), 1e-12) is p(1 - p) there (twice 1e-12, for p(1 - p)'s rounding).
+_INSIDE = 2e-12
 
 
 @closed_form("binary_crossentropy", self_contained=True)

@@ -17,6 +17,7 @@ from typing import Any
 from ..core.autodiff import stop_gradient
 from ..core.chain_rule import closed_form, constant
 from ..core.define import define_loss
+from ..core.native import host_checks_allowed
 from ..core.options import Flag, NonNegative, Positive
 from ..core.stable import (
     absolute,
@@ -92,6 +93,22 @@ def mean_absolute_error(xp: Any, y_true: Any, y_pred: Any) -> Any:
     Array([0.5, 2. ], dtype=array_api_strict.float64)
     """
     return absolute(y_pred - y_true)
+
+
+@mean_absolute_error.native("torch")
+def _mae_torch(xp: Any, y_true: Any, y_pred: Any) -> Any:
+    # F.l1_loss is |ŷ - y| and its mean in one fused kernel each way, with the subgradient
+    # 0 at ŷ = y where the formula's is +1. So it runs only where no prediction equals its
+    # target (ŷ - y = 0 exactly when ŷ = y), read on the host in one pass; elsewhere (and
+    # under torch.compile, torch.func, on accelerators) the formula runs.
+    if y_true.shape != y_pred.shape or not host_checks_allowed(y_pred):
+        return NotImplemented
+    import torch  # ok: torch kernel, torch tensors only
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
+
+    if bool(torch.eq(y_pred.detach(), y_true.detach()).any()):  # ok: torch-only kernel
+        return NotImplemented
+    return functional.l1_loss(y_pred, y_true, reduction="mean")
 
 
 @closed_form("mean_absolute_error", zero_hessian=True, self_contained=True)
