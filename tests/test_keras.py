@@ -62,6 +62,7 @@ CLASS_NAMES = {
     "categorical_hinge": "CategoricalHinge",
     "soft_margin": "SoftMargin",
     "hinge_embedding": "HingeEmbedding",
+    "margin_ranking": "MarginRanking",
     "triplet_margin": "TripletMargin",
     "contrastive": "Contrastive",
     "ntxent": "NTXent",
@@ -179,6 +180,12 @@ def inputs_for(name, rng):
     if name == "gaussian_nll":
         var = rng.uniform(0.5, 2.0, (n, 3)).astype(f32)
         return (y, np.concatenate([p, var], -1)), (y, p, var)
+    if name == "margin_ranking":
+        signs = rng.choice([-1.0, 1.0], (n, 3)).astype(f32)
+        return (signs, np.concatenate([y, p], -1)), (signs, y, p)
+    if name == "hinge_embedding":
+        signs = rng.choice([-1.0, 1.0], (n, 3)).astype(f32)
+        return (signs, p), (signs, p)
     if name == "triplet_margin":
         a, b, c = (rng.normal(size=(n, 4)).astype(f32) for _ in range(3))
         return (np.zeros(n, f32), np.concatenate([a, b, c], -1)), (a, b, c)

@@ -168,3 +168,93 @@ def test_hinge_embedding_bad_inputs():
         arrayloss.hinge_embedding(np.ones(3), np.ones((3, 4)))
     with pytest.raises(TypeError, match="unknown option"):
         arrayloss.hinge_embedding(np.ones(3), np.ones(3), p=2)
+
+
+# -- margin_ranking ----------------------------------------------------------------------------
+def test_margin_ranking_matches_pytorch_values_and_gradients_of_both_scores():
+    rng = np.random.default_rng(2)
+    y = rng.choice([-1.0, 1.0], size=(9,))
+    x1, x2 = rng.normal(size=(9,)), rng.normal(size=(9,))
+    for margin in (0.0, 0.4, -0.2):
+        t1, t2 = torch.asarray(x1).requires_grad_(), torch.asarray(x2).requires_grad_()
+        theirs = F.margin_ranking_loss(t1, t2, torch.asarray(y), margin=margin, reduction="none")
+        ours = arrayloss.margin_ranking(y, x1, x2, margin=margin, reduction="none")
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=0)
+        g1, g2 = torch.autograd.grad(theirs.sum(), (t1, t2))
+        grad = arrayloss.gradient("margin_ranking", y, x1, x2, margin=margin, reduction="sum")
+        np.testing.assert_allclose(grad, g1.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(-grad, g2.numpy(), rtol=1e-12)  # d/dx₂ = -d/dx₁
+        assert np.isclose(arrayloss.margin_ranking(y, x1, x2, margin=margin),
+                          F.margin_ranking_loss(torch.asarray(x1), torch.asarray(x2),
+                                                torch.asarray(y), margin=margin).item())
+
+
+def test_margin_ranking_autograd_on_torch_reaches_both_scores():
+    y = torch.tensor([1.0, -1.0, 1.0])
+    x1 = torch.tensor([0.2, 0.9, 2.0], requires_grad=True)
+    x2 = torch.tensor([0.5, 0.1, -1.0], requires_grad=True)
+    ours = arrayloss.margin_ranking(y, x1, x2, margin=0.5, reduction="sum")
+    ours.backward()
+    torch.testing.assert_close(ours, torch.tensor(0.8 + 1.3))
+    torch.testing.assert_close(x1.grad, torch.tensor([-1.0, 1.0, 0.0]))
+    torch.testing.assert_close(x2.grad, torch.tensor([1.0, -1.0, 0.0]))
+
+
+def test_margin_ranking_default_averages_the_last_axis_and_broadcasts_a_scalar_score():
+    y = np.array([[1.0, -1.0], [1.0, 1.0]])
+    x1 = np.array([[0.0, 1.0], [3.0, -2.0]])
+    np.testing.assert_allclose(arrayloss.margin_ranking(y, x1, 0.5, margin=1.0,
+                                                        reduction="none"),
+                               [(1.5 + 1.5) / 2, (0.0 + 3.5) / 2])
+
+
+def test_margin_ranking_labels_are_not_converted():
+    # 0 gives max(margin, 0), as in PyTorch (hinge would read it as -1).
+    value = arrayloss.margin_ranking(np.array([0.0]), np.array([5.0]), np.array([-5.0]),
+                                     margin=0.3, reduction="none")
+    theirs = F.margin_ranking_loss(torch.tensor([5.0]), torch.tensor([-5.0]), torch.tensor([0.0]),
+                                   margin=0.3, reduction="none")
+    np.testing.assert_allclose(value, theirs.double().numpy(), rtol=1e-7)
+    assert np.isclose(value[0], 0.3)
+
+
+def test_margin_ranking_closed_form_and_kink():
+    y = np.array([1.0, -1.0, 1.0])
+    x1, x2 = np.array([0.0, 0.0, 2.0]), np.array([0.5, -0.5, 0.0])
+    np.testing.assert_array_equal(
+        arrayloss.gradient("margin_ranking", y, x1, x2, reduction="sum"), [-1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(
+        arrayloss.hessian_diagonal("margin_ranking", y, x1, x2, reduction="sum"), np.zeros(3))
+    # y·(x₁ - x₂) = margin exactly: slope 0.
+    assert arrayloss.gradient("margin_ranking", np.array([1.0]), np.array([1.5]),
+                              np.array([1.0]), margin=0.5)[0] == 0.0
+    grad = arrayloss.gradient("margin_ranking", np.array([1.0, 1.0]), np.array([0.0, 0.0]),
+                              np.array([math.nan, 1.0]))
+    assert np.isnan(grad[0]) and grad[1] == -0.5
+
+
+@pytest.mark.parametrize("name", ["margin_ranking_loss", "MarginRankingLoss",
+                                  "marginrankingloss"])
+def test_margin_ranking_pytorch_names_resolve(name):
+    assert arrayloss.get(name) is arrayloss.margin_ranking
+
+
+def test_margin_ranking_module():
+    criterion = at.MarginRankingLoss(margin=0.2, reduction="none")
+    assert "margin=0.2" in repr(criterion) and "reduction='none'" in repr(criterion)
+    x1, x2, y = torch.tensor([0.3, -1.0]), torch.tensor([0.1, 0.5]), torch.tensor([-1.0, 1.0])
+    torch.testing.assert_close(criterion(x1, x2, y),
+                               torch.nn.MarginRankingLoss(margin=0.2, reduction="none")(x1, x2, y))
+    with pytest.raises(ValueError, match=r"margin must be in \(-inf, inf\); got nan"):
+        at.MarginRankingLoss(margin=math.nan)
+
+
+def test_margin_ranking_bad_inputs():
+    with pytest.raises(ValueError, match=r"input1 and input2 must have the same shape; got "
+                       r"input1.shape=\(3,\) and input2.shape=\(4,\)"):
+        arrayloss.margin_ranking(np.ones(3), np.ones(3), np.ones(4))
+    with pytest.raises(TypeError, match=r"takes 3 positional array argument\(s\) "
+                       r"\(y_true, input1, input2\); got 2"):
+        arrayloss.margin_ranking(np.ones(3), np.ones(3))
+    with pytest.raises(TypeError, match="margin must be a real number; got '0' of type str"):
+        arrayloss.get("margin_ranking", margin="0")

@@ -68,7 +68,7 @@ __all__ = [
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
     "NegativeLogLikelihood", "KLDivergence", "BinaryFocalCrossentropy",
     "CategoricalFocalCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge", "SoftMargin",
-    "HingeEmbedding", "Dice", "Tversky",
+    "HingeEmbedding", "MarginRanking", "Dice", "Tversky",
     "Jaccard", "TripletMargin", "Contrastive", "NTXent", "CTC",
 ]
 
@@ -116,6 +116,10 @@ def _gaussian(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
     return [y_true, *_split(loss, y_pred, ("the mean", "the variance"))]
 
 
+def _ranking(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
+    return [y_true, *_split(loss, y_pred, ("input1", "input2"))]
+
+
 def _triplet(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
     return _split(loss, y_pred, ("anchor", "positive", "negative"))
 
@@ -147,6 +151,8 @@ def _ctc(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
 _INPUTS: dict[str, tuple[Callable[..., list[Any]], str]] = {
     "gaussian_nll": (_gaussian, "y_pred holds the mean and the variance side by side on its "
                      "last axis (first half, second half)"),
+    "margin_ranking": (_ranking, "y_true holds the {-1, 1} labels, y_pred the two scores "
+                       "side by side on its last axis (input1, then input2)"),
     "triplet_margin": (_triplet, "y_pred holds anchor, positive and negative embeddings side "
                        "by side on its last axis (thirds); y_true is not read"),
     "ntxent": (_ntxent, "y_true holds the (N,) class labels, y_pred the (N, D) embeddings"),
@@ -316,6 +322,7 @@ if TYPE_CHECKING:  # the classes just generated, as type checkers cannot see the
     class CategoricalHinge(ArraylossLoss): ...
     class SoftMargin(ArraylossLoss): ...
     class HingeEmbedding(ArraylossLoss): ...
+    class MarginRanking(ArraylossLoss): ...
     class Dice(ArraylossLoss): ...
     class Tversky(ArraylossLoss): ...
     class Jaccard(ArraylossLoss): ...

@@ -38,6 +38,7 @@ from ._pytorch import (
     HuberLoss,
     KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
     NLLLoss,
     PoissonNLLLoss,
@@ -49,8 +50,8 @@ from ._registered import RegisteredLoss, generated
 
 PYTORCH_MODULES = (
     BCELoss, BCEWithLogitsLoss, CTCLoss, CrossEntropyLoss, GaussianNLLLoss,
-    HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, PoissonNLLLoss,
-    SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
+    HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, NLLLoss,
+    PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 )
 for _cls in PYTORCH_MODULES:  # pickled and shown as arrayloss.torch.<name>
     _cls.__module__ = __name__
@@ -59,8 +60,9 @@ globals().update(_GENERATED)
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CrossEntropyLoss", "GaussianNLLLoss",
-    "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "Loss", "MSELoss", "NLLLoss",
-    "PYTORCH_MODULES", "PoissonNLLLoss", "RegisteredLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
+    "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "Loss", "MSELoss",
+    "MarginRankingLoss", "NLLLoss", "PYTORCH_MODULES", "PoissonNLLLoss", "RegisteredLoss",
+    "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
     # the generated modules, sorted (written out for type checkers)
     "ArctanLoss", "CategoricalFocalLoss", "CategoricalHingeLoss", "CauchyLoss",
     "CharbonnierLoss", "ContrastiveLoss", "CosineSimilarityLoss", "DiceLoss", "FocalLoss",

@@ -116,6 +116,22 @@ class HingeEmbeddingLoss(_Elementwise):
         super().__init__(reduction=reduction, margin=margin)
 
 
+class MarginRankingLoss(_Elementwise):
+    """``torch.nn.MarginRankingLoss(margin)``, called ``criterion(input1, input2, target)``:
+    ``arrayloss.margin_ranking(target, input1, input2, margin=margin, axis=())``."""
+
+    _loss = "margin_ranking"
+    _options = {"margin": "margin"}
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction, margin=margin)
+
+    def forward(self, input1: torch.Tensor, input2: torch.Tensor,  # type: ignore[override]
+                target: torch.Tensor) -> torch.Tensor:
+        return self.call(input1.device, target, input1, input2, axis=(),
+                         reduction=self.reduction, **self._arrayloss_options())
+
+
 class PoissonNLLLoss(_Elementwise):
     """``torch.nn.PoissonNLLLoss(log_input, full, eps)`` calling
     ``arrayloss.poisson_nll(target, input, log_input=log_input, full=full, epsilon=eps,
