@@ -106,7 +106,18 @@ def binary_focal_crossentropy(
     y = smooth_binary(y_true, label_smoothing)
     log_p, log_q = binary_logs(xp, y_pred, from_logits)
     cross_entropy = -(times_log(y, log_p) + times_log(1.0 - y, log_q))
-    values = _power_from_log(xp, _log_mix(xp, y, log_q, log_p), gamma) * cross_entropy
+    if gamma >= 1:
+        # 1 - p_t = y·q + (1 - y)·p is a sum of two non-negative terms, exact as it is
+        # (q is exp(log q), not 1 - p, which would round to 0 for a large logit); and
+        # m^γ has the finite slope γ·m^(γ-1) also where m underflows to 0.
+        if from_logits:
+            mix = y * xp.exp(log_q) + (1.0 - y) * xp.exp(log_p)
+        else:
+            mix = y * (1.0 - y_pred) + (1.0 - y) * y_pred
+        modulation = mix if gamma == 1 else mix**gamma
+    else:  # m^γ's slope is infinite at m = 0 for γ < 1: from log m, with the slope 0 there
+        modulation = _power_from_log(xp, _log_mix(xp, y, log_q, log_p), gamma)
+    values = modulation * cross_entropy
     if apply_class_balancing:
         values = (alpha * y + (1.0 - alpha) * (1.0 - y)) * values
     return values
