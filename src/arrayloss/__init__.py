@@ -18,7 +18,7 @@ from .losses.crossentropy import (
     negative_log_likelihood,
     sparse_categorical_crossentropy,
 )
-from .losses.embedding_margins import hinge_embedding, soft_margin
+from .losses.embedding_margins import cosine_embedding, hinge_embedding, soft_margin
 from .losses.encoding import one_hot, to_categorical
 from .losses.focal import binary_focal_crossentropy, categorical_focal_crossentropy
 from .losses.general_robust import general_robust, general_robust_nll
@@ -95,6 +95,7 @@ __all__ = [
     "combine_partials",
     "charbonnier",
     "contrastive",
+    "cosine_embedding",
     "cosine_proximity",
     "cosine_similarity",
     "ctc",

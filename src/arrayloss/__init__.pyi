@@ -162,6 +162,18 @@ def contrastive(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def cosine_embedding(
+    y_true: ArrayLike,
+    input1: ArrayLike,
+    input2: ArrayLike,
+    /,
+    *,
+    margin: float = 0.0,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def cosine_similarity(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -608,6 +620,7 @@ __all__ = [
     "charbonnier",
     "combine_partials",
     "contrastive",
+    "cosine_embedding",
     "cosine_proximity",
     "cosine_similarity",
     "ctc",

@@ -105,6 +105,8 @@ MAPPED: tuple[MappedName, ...] = (
     MappedName("SoftMarginLoss", _TORCH, "soft_margin"),
     MappedName("hinge_embedding_loss", _TORCH, "hinge_embedding"),
     MappedName("HingeEmbeddingLoss", _TORCH, "hinge_embedding"),
+    MappedName("cosine_embedding_loss", _TORCH, "cosine_embedding"),
+    MappedName("CosineEmbeddingLoss", _TORCH, "cosine_embedding"),
     MappedName("margin_ranking_loss", _TORCH, "margin_ranking"),
     MappedName("MarginRankingLoss", _TORCH, "margin_ranking"),
     MappedName("poisson_nll_loss", _TORCH, "poisson_nll"),
