@@ -1,9 +1,10 @@
 """Conformance rows of PyTorch's two-class and ranking margin losses (``soft_margin``,
-``hinge_embedding``, ``margin_ranking``).
+``hinge_embedding``, ``cosine_embedding``, ``margin_ranking``).
 
 The references are plain float64 NumPy written from PyTorch's documented formulas, never
 calling arrayloss: ``log(1 + exp(-y·x))`` by ``np.logaddexp``; the hinge embedding with
-PyTorch's two label tests; ``max(0, -y·(x₁ - x₂) + margin)``. Per-sample values average
+PyTorch's two label tests; the cosine with PyTorch's ε = 1e-12 in each squared norm;
+``max(0, -y·(x₁ - x₂) + margin)``. Per-sample values of the element-wise losses average
 the last axis.
 """
 
@@ -79,3 +80,38 @@ case("margin_ranking", _ranked(SHAPE), ref_margin_ranking, options={"margin": 0.
      label="2-D, margin 0.5")
 case("margin_ranking", _ranked((8,)), ref_margin_ranking, options={"margin": -0.3},
      label="negative margin")
+
+
+def ref_cosine_embedding(y, x1, x2, margin=0.0):
+    cos = (x1 * x2).sum(-1) / np.sqrt(((x1 * x1).sum(-1) + 1e-12) * ((x2 * x2).sum(-1) + 1e-12))
+    values = np.where(y == 1, 1.0 - cos, np.where(y == -1, np.maximum(cos - margin, 0.0), 0.0))
+    return np.where(np.isnan(y), np.nan, values)
+
+
+def _pairs(labels, n=6, d=4):
+    def make(rng: np.random.Generator):
+        return rng.choice(labels, size=(n,)), rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    return make
+
+
+def _with_zero_vector(rng: np.random.Generator):
+    y, x1, x2 = _pairs([-1.0, 1.0])(rng)
+    y[:2] = 1.0
+    x1[0] = 0.0  # cos = 0 through PyTorch's ε: the loss is 1, the gradient finite
+    x2[1] = 0.0
+    return y, x1, x2
+
+
+# The labels are piecewise constant in the loss: only the embeddings are differentiated.
+case("cosine_embedding", _pairs([-1.0, 1.0]), ref_cosine_embedding, grad_inputs=(1, 2))
+case("cosine_embedding", _pairs([-1.0, 0.0, 1.0]), ref_cosine_embedding,
+     options={"margin": 0.3}, label="margin 0.3, other labels", grad_inputs=(1, 2))
+case("cosine_embedding", _pairs([-1.0, 1.0]), ref_cosine_embedding,
+     options={"margin": -0.5}, label="negative margin", grad_inputs=(1, 2))
+# A zero vector's gradient is of order 1/sqrt(ε): finite, not for finite differences.
+case("cosine_embedding", _with_zero_vector, ref_cosine_embedding, label="zero vectors",
+     grad_inputs=(1, 2), smooth=False)
+case("cosine_embedding", lambda rng: (np.asarray(-1.0), rng.normal(size=(5,)),
+                                      rng.normal(size=(5,))),
+     ref_cosine_embedding, options={"margin": -1.0}, label="one pair", grad_inputs=(1, 2),
+     empty_batch=False)

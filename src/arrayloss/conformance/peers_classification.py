@@ -283,3 +283,27 @@ peer("margin_ranking", "torch", "torch.nn.functional.margin_ranking_loss", _rank
      _torch_margin_ranking("mean", margin=0.5), options={"margin": 0.5})
 peer("margin_ranking", "torch", "torch.nn.functional.margin_ranking_loss", _ranked,
      _torch_margin_ranking("sum", margin=1.0), options={"margin": 1.0}, reduction="sum")
+
+
+def _embedding_pairs(rng: np.random.Generator):
+    return (rng.choice([-1.0, 1.0], size=(7,)), rng.normal(size=(7, 4)),
+            rng.normal(size=(7, 4)))
+
+
+def _torch_cosine_embedding(reduction, margin=0.0):
+    def compute(y, x1, x2):
+        import torch
+        import torch.nn.functional as F
+
+        return F.cosine_embedding_loss(torch.asarray(x1), torch.asarray(x2), torch.asarray(y),
+                                       margin=margin, reduction=reduction)
+    return compute
+
+
+peer("cosine_embedding", "torch", "torch.nn.functional.cosine_embedding_loss",
+     _embedding_pairs, _torch_cosine_embedding("none"), reduction="none")
+peer("cosine_embedding", "torch", "torch.nn.functional.cosine_embedding_loss",
+     _embedding_pairs, _torch_cosine_embedding("mean", margin=0.2), options={"margin": 0.2})
+peer("cosine_embedding", "torch", "torch.nn.functional.cosine_embedding_loss",
+     _embedding_pairs, _torch_cosine_embedding("sum", margin=-0.3), options={"margin": -0.3},
+     reduction="sum")
