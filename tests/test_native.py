@@ -19,7 +19,7 @@ WITH_KERNELS = [e.name for e in entries()
 
 def test_the_common_losses_have_a_torch_kernel():
     assert set(WITH_KERNELS) == {"mean_squared_error", "mean_absolute_error", "huber",
-                                 "binary_crossentropy",
+                                 "binary_crossentropy", "binary_focal_crossentropy",
                                  "categorical_crossentropy", "sparse_categorical_crossentropy",
                                  "negative_log_likelihood", "kl_divergence"}
 
@@ -34,7 +34,7 @@ def _inputs(name):
     if name in ("categorical_crossentropy", "kl_divergence"):  # soft targets on the simplex
         return (torch.asarray(rng.dirichlet(np.ones(5), 8)),
                 torch.asarray(3 * rng.normal(size=(8, 5))))
-    if name == "binary_crossentropy":  # soft targets in [0, 1]
+    if name in ("binary_crossentropy", "binary_focal_crossentropy"):  # soft targets
         return torch.asarray(rng.uniform(size=(8, 5))), torch.asarray(3 * rng.normal(size=(8, 5)))
     return torch.asarray(rng.normal(size=(8, 5))), torch.asarray(3 * rng.normal(size=(8, 5)))
 
@@ -54,7 +54,7 @@ def _graph_ops(out):
 def test_switch_runs_the_formula_with_the_same_value_and_gradient(name):
     options = {"from_logits": True} if name in (
         "sparse_categorical_crossentropy", "binary_crossentropy", "categorical_crossentropy",
-        "kl_divergence") else {}
+        "kl_divergence", "binary_focal_crossentropy") else {}
     loss = arrayloss.get(name, **options)
     y, p = _inputs(name)
     results = []
@@ -122,7 +122,7 @@ def test_inside_torch_func_the_kernel_gives_the_same_gradient(name):
     there step aside, and every loss's gradient is the same as in eager autograd."""
     options = {"from_logits": True} if name in (
         "sparse_categorical_crossentropy", "binary_crossentropy", "categorical_crossentropy",
-        "kl_divergence") else {}
+        "kl_divergence", "binary_focal_crossentropy") else {}
     loss = arrayloss.get(name, **options)
     y, p = _inputs(name)
     x = p.clone().requires_grad_(True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..core.chain_rule import closed_form
 from ..core.define import define_loss
+from ..core.native import host_checks_allowed
 from ..core.options import Flag, Fraction, NonNegative
 from ..core.stable import log1mexp, times_log
 from ._classes import (
@@ -121,6 +122,29 @@ def binary_focal_crossentropy(
     if apply_class_balancing:
         values = (alpha * y + (1.0 - alpha) * (1.0 - y)) * values
     return values
+
+
+@binary_focal_crossentropy.native("torch")
+def _binary_focal_torch(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balancing: bool,
+                        alpha: float, gamma: float, from_logits: bool,
+                        label_smoothing: float) -> Any:
+    # The formula with PyTorch's fused BCE from logits (one kernel each way) and its
+    # sigmoid: the same values wherever every logit is finite. An infinite logit makes the
+    # fused BCE inf - inf = NaN or inf, so a result that is not finite (read on the host) is
+    # recomputed by the formula, which gives 0 for a perfect infinite logit.
+    if not from_logits or gamma < 1 or not host_checks_allowed(y_pred):
+        return NotImplemented
+    import torch  # ok: torch kernel, torch tensors only
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
+
+    y = smooth_binary(y_true, label_smoothing)
+    cross_entropy = functional.binary_cross_entropy_with_logits(y_pred, y, reduction="none")
+    mix = y * torch.sigmoid(-y_pred) + (1.0 - y) * torch.sigmoid(y_pred)
+    values = (mix if gamma == 1 else mix**gamma) * cross_entropy
+    if apply_class_balancing:
+        values = (alpha * y + (1.0 - alpha) * (1.0 - y)) * values
+    loss = torch.mean(values)
+    return loss if bool(torch.isfinite(loss)) else NotImplemented
 
 
 @closed_form("binary_focal_crossentropy")
