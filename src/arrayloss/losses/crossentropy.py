@@ -114,9 +114,15 @@ def _bce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
     if not from_logits:
         return _bce_probabilities_torch(y_true, y_pred, label_smoothing, pos_weight)
     weight = None if pos_weight is None else _pos_weight(xp, pos_weight, y_pred)
+    targets = smooth_binary(y_true, label_smoothing)
+    if host_checks_allowed(y_pred):
+        # Where the result can be read on the host, no clamp at all: a finite mean means
+        # every logit was finite, and any other is recomputed by the formula.
+        loss = functional.binary_cross_entropy_with_logits(
+            y_pred, targets, pos_weight=weight, reduction="mean")
+        return loss if bool(xp.isfinite(loss)) else NotImplemented
     return functional.binary_cross_entropy_with_logits(
-        finite_logits(y_pred), smooth_binary(y_true, label_smoothing), pos_weight=weight,
-        reduction="mean")
+        finite_logits(y_pred), targets, pos_weight=weight, reduction="mean")
 
 
 def _bce_probabilities_torch(y_true: Any, p: Any, label_smoothing: float,
