@@ -49,6 +49,16 @@ def ctc(xp: Any, labels: Any, logits: Any, label_lengths: Any, logit_lengths: An
         blank: int = 0, zero_infinity: Flag = False) -> Any:
     r"""CTC negative log-likelihood of each label sequence, from unnormalized logits.
 
+    .. math:: \ell_n = -\log \sum_{\pi \in \mathcal{B}^{-1}(l_n)}
+              \prod_{t=0}^{T_n - 1} p_t(\pi_t), \quad
+              p_t = \operatorname{softmax}(z_{n, t})
+
+    ``z = logits``; the sum runs over every alignment ``π``, a path of ``T_n`` frames over
+    the classes and the blank, that the collapse ``B`` (merge repeated symbols, then drop
+    the blanks) maps to the label sequence ``l_n = labels[n, :L_n]``, with
+    ``T_n = logit_lengths[n]`` and ``L_n = label_lengths[n]``. It is computed by the
+    forward algorithm in log space (Graves et al., 2006).
+
     ``labels`` ``(N, S)`` integers (entries past ``label_lengths[n]`` are padding, any
     value), ``logits`` ``(N, T, C)`` (log-softmax is applied over ``C``),
     ``label_lengths`` and ``logit_lengths`` ``(N,)`` integers. The per-sample value is
