@@ -113,6 +113,7 @@ def _torch_checks():
     pw = np.array([2.0, 0.5, 1.0])
     var = RNG.uniform(0.5, 2.0, (4, 3))
     a, pos, neg = (RNG.normal(size=(5, 8)) for _ in range(3))
+    signs5 = np.array([1.0, -1.0, -1.0, 1.0, -1.0])
     log_p3 = F.log_softmax(t(z3), dim=1)
     return [
         ("mse_loss", F.mse_loss(t(p), t(y)), {}, (y, p)),
@@ -124,6 +125,10 @@ def _torch_checks():
          (2.0 * y01 - 1.0, prob * 2)),
         ("HingeEmbeddingLoss", nn.HingeEmbeddingLoss(margin=0.5)(t(z), t(2.0 * y01 - 1.0)),
          {"margin": 0.5}, (2.0 * y01 - 1.0, z)),
+        ("cosine_embedding_loss", F.cosine_embedding_loss(t(a), t(pos), t(signs5)), {},
+         (signs5, a, pos)),
+        ("CosineEmbeddingLoss", nn.CosineEmbeddingLoss(margin=0.2)(t(a), t(neg), t(signs5)),
+         {"margin": 0.2}, (signs5, a, neg)),
         ("margin_ranking_loss", F.margin_ranking_loss(t(p), t(z), t(2.0 * y01 - 1.0)), {},
          (2.0 * y01 - 1.0, p, z)),
         ("MarginRankingLoss", nn.MarginRankingLoss(margin=0.5)(t(p), t(z), t(2.0 * y01 - 1.0)),

@@ -62,6 +62,7 @@ CLASS_NAMES = {
     "categorical_hinge": "CategoricalHinge",
     "soft_margin": "SoftMargin",
     "hinge_embedding": "HingeEmbedding",
+    "cosine_embedding": "CosineEmbedding",
     "margin_ranking": "MarginRanking",
     "triplet_margin": "TripletMargin",
     "contrastive": "Contrastive",
@@ -183,6 +184,10 @@ def inputs_for(name, rng):
     if name == "margin_ranking":
         signs = rng.choice([-1.0, 1.0], (n, 3)).astype(f32)
         return (signs, np.concatenate([y, p], -1)), (signs, y, p)
+    if name == "cosine_embedding":
+        signs = rng.choice([-1.0, 1.0], (n, 1)).astype(f32)
+        a, b = (rng.normal(size=(n, 4)).astype(f32) for _ in range(2))
+        return (signs, np.concatenate([a, b], -1)), (signs[:, 0], a, b)
     if name == "hinge_embedding":
         signs = rng.choice([-1.0, 1.0], (n, 3)).astype(f32)
         return (signs, p), (signs, p)

@@ -258,3 +258,120 @@ def test_margin_ranking_bad_inputs():
         arrayloss.margin_ranking(np.ones(3), np.ones(3))
     with pytest.raises(TypeError, match="margin must be a real number; got '0' of type str"):
         arrayloss.get("margin_ranking", margin="0")
+
+
+# -- cosine_embedding --------------------------------------------------------------------------
+def _torch_hessian_diagonal(f, x):
+    n = x.numel()
+    full = torch.autograd.functional.hessian(f, x).reshape(n, n)
+    return full.diagonal().reshape(x.shape)
+
+
+def test_cosine_embedding_matches_pytorch_values_gradients_and_hessian():
+    rng = np.random.default_rng(3)
+    y = rng.choice([-1.0, 1.0], size=(7,))
+    x1, x2 = rng.normal(size=(7, 4)), rng.normal(size=(7, 4))
+    for margin in (0.0, 0.25, -0.5):
+        t1, t2 = torch.asarray(x1).requires_grad_(), torch.asarray(x2).requires_grad_()
+        theirs = F.cosine_embedding_loss(t1, t2, torch.asarray(y), margin=margin,
+                                         reduction="none")
+        ours = arrayloss.cosine_embedding(y, x1, x2, margin=margin, reduction="none")
+        assert ours.shape == (7,)
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-15)
+        (g1,) = torch.autograd.grad(theirs.sum(), t1)
+        np.testing.assert_allclose(
+            arrayloss.gradient("cosine_embedding", y, x1, x2, margin=margin, reduction="sum"),
+            g1.numpy(), rtol=1e-10, atol=1e-14)
+        hess = _torch_hessian_diagonal(lambda x, m=margin: F.cosine_embedding_loss(
+            x, torch.asarray(x2), torch.asarray(y), margin=m, reduction="sum"),
+            torch.asarray(x1))
+        np.testing.assert_allclose(
+            arrayloss.hessian_diagonal("cosine_embedding", y, x1, x2, margin=margin,
+                                       reduction="sum"), hess.numpy(), rtol=1e-10, atol=1e-14)
+        for reduction in ("mean", "sum"):
+            assert np.isclose(arrayloss.cosine_embedding(y, x1, x2, margin=margin,
+                                                         reduction=reduction),
+                              F.cosine_embedding_loss(torch.asarray(x1), torch.asarray(x2),
+                                                      torch.asarray(y), margin=margin,
+                                                      reduction=reduction).item(), rtol=1e-12)
+
+
+def test_cosine_embedding_autograd_on_torch_reaches_both_embeddings():
+    y = torch.tensor([1.0, -1.0])
+    x1 = torch.tensor([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0]], requires_grad=True)
+    x2 = torch.tensor([[0.5, -1.0, 1.0], [0.2, -0.5, 1.0]], requires_grad=True)
+    r1, r2 = (x.detach().clone().requires_grad_() for x in (x1, x2))
+    ours = arrayloss.cosine_embedding(y, x1, x2, margin=0.1, reduction="sum")
+    theirs = F.cosine_embedding_loss(r1, r2, y, margin=0.1, reduction="sum")
+    torch.testing.assert_close(ours, theirs)
+    ours.backward()
+    theirs.backward()
+    torch.testing.assert_close(x1.grad, r1.grad)
+    torch.testing.assert_close(x2.grad, r2.grad)
+
+
+def test_cosine_embedding_zero_vector_has_pytorchs_value_and_gradient():
+    # PyTorch's ε in the squared norms: cos = 0, loss 1, gradient -x₂/sqrt(ε·(Σx₂² + ε)).
+    x1, x2 = np.zeros((1, 3)), np.array([[1.0, 2.0, 2.0]])
+    assert arrayloss.cosine_embedding(np.array([1.0]), x1, x2) == 1.0
+    t1 = torch.zeros(1, 3, dtype=torch.float64, requires_grad=True)
+    F.cosine_embedding_loss(t1, torch.asarray(x2), torch.tensor([1.0]),
+                            reduction="sum").backward()
+    grad = arrayloss.gradient("cosine_embedding", np.array([1.0]), x1, x2, reduction="sum")
+    assert np.isfinite(grad).all()
+    # PyTorch's ε is the float32 nearest 1e-12 (2e-9 relative in sqrt(ε)).
+    np.testing.assert_allclose(grad, t1.grad.numpy(), rtol=1e-8)
+    np.testing.assert_allclose(grad, -x2 / np.sqrt(1e-12 * (9.0 + 1e-12)), rtol=1e-12)
+
+
+def test_cosine_embedding_labels_other_than_pm1_give_zero_and_nan_stays_nan():
+    x1, x2 = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), np.array([[0.0, 1.0]] * 3)
+    y = np.array([0.0, 2.0, np.nan])
+    ours = arrayloss.cosine_embedding(y, x1, x2, reduction="none")
+    theirs = F.cosine_embedding_loss(torch.asarray(x1[:2]), torch.asarray(x2[:2]),
+                                     torch.asarray(y[:2]), reduction="none")
+    np.testing.assert_array_equal(ours[:2], theirs.numpy())
+    np.testing.assert_array_equal(ours[:2], [0.0, 0.0])
+    assert np.isnan(ours[2])  # PyTorch gives 0 for a NaN label; arrayloss keeps NaN
+    nan_embedding = arrayloss.cosine_embedding(np.array([0.0]), np.array([[np.nan, 1.0]]),
+                                               np.array([[1.0, 1.0]]), reduction="none")
+    assert np.isnan(nan_embedding[0])
+
+
+def test_cosine_embedding_one_pair_and_kink():
+    value = arrayloss.cosine_embedding(np.asarray(-1.0), np.array([1.0, 0.0]),
+                                       np.array([1.0, 1.0]), reduction="none")
+    assert value.shape == () and np.isclose(value, 1 / np.sqrt(2.0))
+    # cos = margin exactly for a label -1: slope 0 (PyTorch's clamp_min passes it).
+    grad = arrayloss.gradient("cosine_embedding", np.array([-1.0]), np.array([[1.0, 0.0]]),
+                              np.array([[0.0, 1.0]]))
+    np.testing.assert_array_equal(grad, np.zeros((1, 2)))
+
+
+@pytest.mark.parametrize("name", ["cosine_embedding_loss", "CosineEmbeddingLoss",
+                                  "cosineembeddingloss"])
+def test_cosine_embedding_pytorch_names_resolve(name):
+    assert arrayloss.get(name) is arrayloss.cosine_embedding
+
+
+def test_cosine_embedding_module():
+    criterion = at.CosineEmbeddingLoss(margin=0.3, reduction="none")
+    assert "margin=0.3" in repr(criterion) and "reduction='none'" in repr(criterion)
+    x1, x2 = torch.tensor([[0.3, -1.0], [1.0, 1.0]]), torch.tensor([[0.1, 0.5], [2.0, 1.0]])
+    y = torch.tensor([-1.0, -1.0])
+    reference = torch.nn.CosineEmbeddingLoss(margin=0.3, reduction="none")
+    torch.testing.assert_close(criterion(x1, x2, y), reference(x1, x2, y))
+    with pytest.raises(ValueError, match=r"margin must be in \(-inf, inf\); got inf"):
+        at.CosineEmbeddingLoss(margin=math.inf)
+
+
+def test_cosine_embedding_bad_inputs():
+    with pytest.raises(ValueError, match=r"got y_true.shape=\(3,\), input1.shape=\(3, 2\), "
+                       r"input2.shape=\(3, 4\)"):
+        arrayloss.cosine_embedding(np.ones(3), np.ones((3, 2)), np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"y_true shape \(N,\) or \(\); got y_true.shape=\(4,\)"):
+        arrayloss.cosine_embedding(np.ones(4), np.ones((3, 2)), np.ones((3, 2)))
+    with pytest.raises(TypeError, match="unknown option"):
+        arrayloss.cosine_embedding(np.ones(3), np.ones((3, 2)), np.ones((3, 2)), axis=-1)
+    with pytest.raises(TypeError, match="margin must be a real number; got None"):
+        arrayloss.get("cosine_embedding", margin=None)

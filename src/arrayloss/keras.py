@@ -68,7 +68,7 @@ __all__ = [
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
     "NegativeLogLikelihood", "KLDivergence", "BinaryFocalCrossentropy",
     "CategoricalFocalCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge", "SoftMargin",
-    "HingeEmbedding", "MarginRanking", "Dice", "Tversky",
+    "HingeEmbedding", "CosineEmbedding", "MarginRanking", "Dice", "Tversky",
     "Jaccard", "TripletMargin", "Contrastive", "NTXent", "CTC",
 ]
 
@@ -120,6 +120,13 @@ def _ranking(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
     return [y_true, *_split(loss, y_pred, ("input1", "input2"))]
 
 
+def _cosine_pairs(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
+    labels = y_true
+    if len(labels.shape) == 2 and labels.shape[-1] == 1:  # Keras's (N, 1) targets
+        labels = ops.reshape(labels, (-1,))
+    return [labels, *_split(loss, y_pred, ("input1", "input2"))]
+
+
 def _triplet(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
     return _split(loss, y_pred, ("anchor", "positive", "negative"))
 
@@ -151,6 +158,8 @@ def _ctc(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
 _INPUTS: dict[str, tuple[Callable[..., list[Any]], str]] = {
     "gaussian_nll": (_gaussian, "y_pred holds the mean and the variance side by side on its "
                      "last axis (first half, second half)"),
+    "cosine_embedding": (_cosine_pairs, "y_true holds the (N,) or (N, 1) {-1, 1} labels, "
+                         "y_pred the two (N, D) embeddings side by side on its last axis"),
     "margin_ranking": (_ranking, "y_true holds the {-1, 1} labels, y_pred the two scores "
                        "side by side on its last axis (input1, then input2)"),
     "triplet_margin": (_triplet, "y_pred holds anchor, positive and negative embeddings side "
@@ -322,6 +331,7 @@ if TYPE_CHECKING:  # the classes just generated, as type checkers cannot see the
     class CategoricalHinge(ArraylossLoss): ...
     class SoftMargin(ArraylossLoss): ...
     class HingeEmbedding(ArraylossLoss): ...
+    class CosineEmbedding(ArraylossLoss): ...
     class MarginRanking(ArraylossLoss): ...
     class Dice(ArraylossLoss): ...
     class Tversky(ArraylossLoss): ...

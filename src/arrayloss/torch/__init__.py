@@ -31,6 +31,7 @@ from ._base import Loss
 from ._pytorch import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
     CTCLoss,
     GaussianNLLLoss,
@@ -49,7 +50,7 @@ from ._pytorch import (
 from ._registered import RegisteredLoss, generated
 
 PYTORCH_MODULES = (
-    BCELoss, BCEWithLogitsLoss, CTCLoss, CrossEntropyLoss, GaussianNLLLoss,
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CTCLoss, CrossEntropyLoss, GaussianNLLLoss,
     HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, NLLLoss,
     PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 )
@@ -59,8 +60,8 @@ _GENERATED = generated()
 globals().update(_GENERATED)
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CrossEntropyLoss", "GaussianNLLLoss",
-    "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "Loss", "MSELoss",
+    "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CosineEmbeddingLoss", "CrossEntropyLoss",
+    "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "Loss", "MSELoss",
     "MarginRankingLoss", "NLLLoss", "PYTORCH_MODULES", "PoissonNLLLoss", "RegisteredLoss",
     "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
     # the generated modules, sorted (written out for type checkers)

@@ -366,3 +366,20 @@ class TripletMarginLoss(Loss):
                 negative: torch.Tensor) -> torch.Tensor:
         return self.call(anchor.device, anchor, positive, negative, margin=self.margin,
                          p=self.p, eps=self.eps, swap=self.swap, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(Loss):
+    """``torch.nn.CosineEmbeddingLoss(margin)``, called ``criterion(input1, input2, target)``:
+    ``arrayloss.cosine_embedding(target, input1, input2, margin=margin)``."""
+
+    _loss = "cosine_embedding"
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__(reduction, margin=margin)
+        self.margin = margin
+        self._shown = ("margin",)
+
+    def forward(self, input1: torch.Tensor, input2: torch.Tensor,  # type: ignore[override]
+                target: torch.Tensor) -> torch.Tensor:
+        return self.call(input1.device, target, input1, input2, margin=self.margin,
+                         reduction=self.reduction)
