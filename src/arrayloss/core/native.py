@@ -19,13 +19,15 @@ without ``with``) runs the plain formula everywhere; so does the environment var
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable
 from typing import Any
 
 from .namespace import namespace_name
 
-__all__ = ["finite_logits", "host_checks_allowed", "library_of", "native_enabled", "native_kernels"]
+__all__ = ["finite_logits", "finite_or_formula", "host_checks_allowed", "library_of",
+           "native_enabled", "native_kernels"]
 
 _STATE = {"enabled": os.environ.get("ARRAYLOSS_NATIVE", "1") != "0"}
 
@@ -114,3 +116,9 @@ def host_checks_allowed(x: Any) -> bool:
 
     return (x.device.type == "cpu" and not torch.compiler.is_compiling()
             and not torch._C._are_functorch_transforms_active())
+
+
+def finite_or_formula(loss: Any) -> Any:
+    """A kernel's 0-d result if it is finite, read on the host (see
+    :func:`host_checks_allowed`), else ``NotImplemented``: the formula recomputes it."""
+    return loss if math.isfinite(loss.item()) else NotImplemented

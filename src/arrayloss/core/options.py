@@ -76,6 +76,8 @@ def check_bool(name: str, value: Any) -> bool:
 
 def check_axis(axis: Any, ndim: int, *, name: str = "axis") -> tuple[int, ...]:
     """Normalize an int or a tuple of ints to sorted, non-negative axes of an ``ndim`` array."""
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the ABC check
+        return (axis % ndim,)
     axes: Sequence[Any] = axis if isinstance(axis, tuple) else (axis,)
     normalized = []
     for a in axes:

@@ -105,5 +105,7 @@ def known_size(size: Any) -> bool:
 
 def same_shape(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     """Equal shapes, an unknown size matching any size (Dask's NaN, the standard's None)."""
+    if a == b:  # the common case, without a loop
+        return True
     return len(a) == len(b) and all(
         s == t or not known_size(s) or not known_size(t) for s, t in zip(a, b, strict=True))

@@ -16,7 +16,7 @@ import numpy as np
 from ..core.chain_rule import closed_form
 from ..core.define import PerSample, define_loss
 from ..core.namespace import option_array
-from ..core.native import finite_logits, host_checks_allowed
+from ..core.native import finite_logits, finite_or_formula, host_checks_allowed
 from ..core.options import Flag, Fraction, IgnoreIndex
 from ..core.shapes import drop_axes
 from ..core.stable import log_probability, times_log, xlogy
@@ -120,7 +120,7 @@ def _bce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
         # every logit was finite, and any other is recomputed by the formula.
         loss = functional.binary_cross_entropy_with_logits(
             y_pred, targets, pos_weight=weight, reduction="mean")
-        return loss if bool(xp.isfinite(loss)) else NotImplemented
+        return finite_or_formula(loss)
     return functional.binary_cross_entropy_with_logits(
         finite_logits(y_pred), targets, pos_weight=weight, reduction="mean")
 
@@ -137,7 +137,7 @@ def _bce_probabilities_torch(y_true: Any, p: Any, label_smoothing: float,
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     low, high = torch.aminmax(p.detach())  # ok: torch-only, in a torch kernel
-    if not bool((low > _INSIDE) & (high < 1.0 - _INSIDE)):
+    if not (low.item() > _INSIDE and high.item() < 1.0 - _INSIDE):
         return NotImplemented
     try:
         return functional.binary_cross_entropy(p, smooth_binary(y_true, label_smoothing))
@@ -211,12 +211,11 @@ def _cce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_sm
     # be read on the host.
     if not from_logits or class_weight is not None or not host_checks_allowed(y_pred):
         return NotImplemented
-    import torch  # ok: torch kernel, torch tensors only
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     scores, targets = _class_axis_first(y_pred, y_true, axis)
     loss = functional.cross_entropy(scores, targets, label_smoothing=label_smoothing)
-    return loss if bool(torch.isfinite(loss)) else NotImplemented
+    return finite_or_formula(loss)
 
 
 def _class_axis_first(scores: Any, targets: Any, axis: tuple[int, ...]) -> tuple[Any, Any]:
@@ -357,7 +356,7 @@ def _torch_label_mean(xp: Any, y_true: Any, scores: Any, axis: int, per_label: A
         # Every label in range (one pass over the N labels, read on the host): the
         # kernel's own mean, without the NaN mask.
         low, high = torch.aminmax(y_true)  # ok: torch-only, in a torch kernel
-        if bool((low >= 0) & (high < num_classes)):
+        if low.item() >= 0 and high.item() < num_classes:  # two reads, no tensor ops
             return per_label(scores, drop_axes(xp, y_true, axis), "mean")
     safe, valid, _ = usable_labels(xp, y_true, num_classes, axis, None)
     values = per_label(scores, drop_axes(xp, safe, axis), "none")
@@ -451,14 +450,13 @@ def _kld_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
     if (not from_logits or len(axis) != 1 or y_true.requires_grad
             or not host_checks_allowed(y_pred)):
         return NotImplemented
-    import torch  # ok: torch kernel, torch tensors only
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     scores, targets = _class_axis_first(y_pred, y_true, axis)
     samples = math.prod(scores.shape) // scores.shape[1 if scores.ndim > 1 else 0]
     log_q = functional.log_softmax(scores, dim=1 if scores.ndim > 1 else 0)
     loss = functional.kl_div(log_q, targets, reduction="sum") / samples
-    return loss if bool(torch.isfinite(loss)) else NotImplemented
+    return finite_or_formula(loss)
 
 
 @closed_form("kl_divergence", self_contained=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..core.chain_rule import closed_form
 from ..core.define import define_loss
-from ..core.native import host_checks_allowed
+from ..core.native import finite_or_formula, host_checks_allowed
 from ..core.options import Flag, Fraction, NonNegative
 from ..core.stable import log1mexp, times_log
 from ._classes import (
@@ -144,7 +144,7 @@ def _binary_focal_torch(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balanc
     if apply_class_balancing:
         values = (alpha * y + (1.0 - alpha) * (1.0 - y)) * values
     loss = torch.mean(values)
-    return loss if bool(torch.isfinite(loss)) else NotImplemented
+    return finite_or_formula(loss)
 
 
 @closed_form("binary_focal_crossentropy")
