@@ -400,6 +400,18 @@ def mean_squared_logarithmic_error(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def multilabel_soft_margin(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    class_weight: Any = None,
+    axis: int | tuple[int, ...] = -1,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def negative_log_likelihood(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -665,6 +677,7 @@ __all__ = [
     "mean_squared_logarithmic_error",
     "mse",
     "msle",
+    "multilabel_soft_margin",
     "native_kernels",
     "negative_log_likelihood",
     "nll",

@@ -109,6 +109,8 @@ MAPPED: tuple[MappedName, ...] = (
     MappedName("CosineEmbeddingLoss", _TORCH, "cosine_embedding"),
     MappedName("margin_ranking_loss", _TORCH, "margin_ranking"),
     MappedName("MarginRankingLoss", _TORCH, "margin_ranking"),
+    MappedName("multilabel_soft_margin_loss", _TORCH, "multilabel_soft_margin"),
+    MappedName("MultiLabelSoftMarginLoss", _TORCH, "multilabel_soft_margin"),
     MappedName("poisson_nll_loss", _TORCH, "poisson_nll"),
     MappedName("PoissonNLLLoss", _TORCH, "poisson_nll"),
     MappedName("gaussian_nll_loss", _TORCH, "gaussian_nll"),

@@ -7,9 +7,9 @@ first and second derivative of the body with respect to the prediction, used by
 where a framework has one that is provably the same, its native kernel (``core/native.py``).
 
 Importing this package registers every loss, family by family (regression, robust,
-cross-entropy, focal, margin, PyTorch's two-class and ranking margins, segmentation,
-metric learning, sequence, penalties); that is the order of ``arrayloss.available()`` and
-``python -m arrayloss list``.
+cross-entropy, focal, margin, PyTorch's two-class, ranking and multi-label margins,
+segmentation, metric learning, sequence, penalties); that is the order of
+``arrayloss.available()`` and ``python -m arrayloss list``.
 """
 
 # isort: off
@@ -23,6 +23,7 @@ from . import focal  # noqa: F401
 from . import margin  # noqa: F401
 from . import embedding_margins  # noqa: F401
 from . import ranking_margins  # noqa: F401
+from . import multiclass_margins  # noqa: F401
 from . import segmentation  # noqa: F401
 from . import metric_learning  # noqa: F401
 from . import sequence  # noqa: F401
