@@ -1,11 +1,13 @@
-"""Conformance rows of PyTorch's two-class and ranking margin losses (``soft_margin``,
-``hinge_embedding``, ``cosine_embedding``, ``margin_ranking``).
+"""Conformance rows of PyTorch's two-class, ranking and multi-label margin losses
+(``soft_margin``, ``hinge_embedding``, ``cosine_embedding``, ``margin_ranking``,
+``multilabel_soft_margin``).
 
 The references are plain float64 NumPy written from PyTorch's documented formulas, never
 calling arrayloss: ``log(1 + exp(-y·x))`` by ``np.logaddexp``; the hinge embedding with
 PyTorch's two label tests; the cosine with PyTorch's ε = 1e-12 in each squared norm;
-``max(0, -y·(x₁ - x₂) + margin)``. Per-sample values of the element-wise losses average
-the last axis.
+``max(0, -y·(x₁ - x₂) + margin)``; the multi-label soft margin by ``np.logaddexp``,
+weighted per class and averaged over the classes. Per-sample values of the element-wise
+losses average the last axis.
 """
 
 from __future__ import annotations
@@ -115,3 +117,31 @@ case("cosine_embedding", lambda rng: (np.asarray(-1.0), rng.normal(size=(5,)),
                                       rng.normal(size=(5,))),
      ref_cosine_embedding, options={"margin": -1.0}, label="one pair", grad_inputs=(1, 2),
      empty_batch=False)
+
+
+def ref_multilabel_soft_margin(y, z, class_weight=None, axis=-1):
+    terms = y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)
+    if class_weight is not None:
+        shape = [1] * z.ndim
+        shape[axis] = -1
+        terms = terms * np.reshape(np.asarray(class_weight), shape)
+    return terms.mean(axis=axis)
+
+
+def _multilabel(rng: np.random.Generator):
+    return rng.integers(0, 2, size=SHAPE).astype(float), 2.0 * rng.normal(size=SHAPE)
+
+
+def _soft_targets(rng: np.random.Generator):
+    return rng.uniform(0.0, 1.0, size=SHAPE), 2.0 * rng.normal(size=SHAPE)
+
+
+case("multilabel_soft_margin", _multilabel, ref_multilabel_soft_margin)
+case("multilabel_soft_margin", _soft_targets, ref_multilabel_soft_margin,
+     options={"class_weight": (0.5, 1.0, 2.0, 0.0, 1.5)}, label="soft targets, class weights")
+case("multilabel_soft_margin", lambda rng: (rng.integers(0, 2, size=SHAPE).astype(float),
+                                            rng.choice([-1e4, -30.0, 0.0, 30.0, 1e4],
+                                                       size=SHAPE)),
+     ref_multilabel_soft_margin, label="large", tolerance=10.0)
+case("multilabel_soft_margin", _multilabel, ref_multilabel_soft_margin,
+     options={"axis": 0, "class_weight": (1.0, 2.0, 0.5, 1.0, 1.0, 3.0)}, label="axis 0")

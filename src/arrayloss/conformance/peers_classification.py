@@ -307,3 +307,28 @@ peer("cosine_embedding", "torch", "torch.nn.functional.cosine_embedding_loss",
 peer("cosine_embedding", "torch", "torch.nn.functional.cosine_embedding_loss",
      _embedding_pairs, _torch_cosine_embedding("sum", margin=-0.3), options={"margin": -0.3},
      reduction="sum")
+
+
+def _multilabel(rng: np.random.Generator):
+    return rng.integers(0, 2, size=(6, 4)).astype(float), 2.0 * rng.normal(size=(6, 4))
+
+
+def _torch_multilabel_soft_margin(reduction, weight=None):
+    def compute(y, z):
+        import torch
+        import torch.nn.functional as F
+
+        w = None if weight is None else torch.asarray(weight, dtype=torch.float64)
+        return F.multilabel_soft_margin_loss(torch.asarray(z), torch.asarray(y), weight=w,
+                                             reduction=reduction)
+    return compute
+
+
+peer("multilabel_soft_margin", "torch", "torch.nn.functional.multilabel_soft_margin_loss",
+     _multilabel, _torch_multilabel_soft_margin("none"), reduction="none")
+peer("multilabel_soft_margin", "torch", "torch.nn.functional.multilabel_soft_margin_loss",
+     _multilabel, _torch_multilabel_soft_margin("mean", (0.5, 2.0, 1.0, 0.25)),
+     options={"class_weight": (0.5, 2.0, 1.0, 0.25)})
+peer("multilabel_soft_margin", "torch", "torch.nn.functional.multilabel_soft_margin_loss",
+     _multilabel, _torch_multilabel_soft_margin("sum", (1.0, 0.0, 3.0, 1.0)),
+     options={"class_weight": (1.0, 0.0, 3.0, 1.0)}, reduction="sum")
