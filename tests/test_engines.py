@@ -3,7 +3,8 @@
 - JAX: a simulated 8-device CPU mesh; a loss under ``jax.jit`` of ``NamedSharding``-ed
   inputs, and under ``shard_map`` with a ``psum`` of the partials, gradient included.
 - torch.distributed: 2 processes on the gloo backend; ``all_reduce`` of the partials and of
-  the gradient of their numerator.
+  the gradient of their numerator; and a ``DistributedDataParallel`` SGD step whose loss
+  comes from the all-reduced partials, one rank's shard all masked and then empty.
 - Dask distributed: a ``LocalCluster`` of 2 worker processes with a memory limit each; the
   loss graph is built lazily and computed on the cluster.
 
@@ -156,6 +157,102 @@ def test_dask_local_cluster_lazy_graph_and_partials(tmp_path):
     pytest.importorskip("distributed")
     script = tmp_path / "dask_partials.py"
     script.write_text(textwrap.dedent(DASK_CLUSTER))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.strip().endswith("ok")
+
+
+DDP_STEP = """
+import os, sys, tempfile
+import numpy as np
+import torch, torch.distributed as dist, torch.multiprocessing as mp
+from torch.nn.parallel import DistributedDataParallel
+import arrayloss
+
+WORLD = 2
+torch.set_default_dtype(torch.float64)
+
+def data():
+    rng = np.random.default_rng(3)
+    x = torch.tensor(rng.normal(size=(12, 3)))
+    labels = torch.tensor(rng.integers(0, 4, 12))
+    weight = torch.tensor(rng.uniform(0.5, 2.0, 12))
+    mask = torch.tensor(np.arange(12) >= 4)  # rank 0's rows 0-3 are all padding
+    return x, labels, weight, mask
+
+def model():
+    torch.manual_seed(0)
+    return torch.nn.Linear(3, 4)
+
+def single_process_steps(shards):
+    # The reference: one process, the whole batch, "weighted_mean", plain SGD.
+    net = model()
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    x, labels, weight, mask = data()
+    out = []
+    for rows in shards:
+        keep = torch.zeros(12, dtype=torch.bool)
+        keep[rows] = True
+        opt.zero_grad()
+        loss = arrayloss.scce(labels[keep], net(x[keep]), from_logits=True,
+                              sample_weight=weight[keep], mask=mask[keep],
+                              reduction="weighted_mean")
+        loss.backward()
+        opt.step()
+        out.append((loss.detach(), [p.detach().clone() for p in net.parameters()]))
+    return out
+
+def worker(rank, init, steps):
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=WORLD)
+    net = DistributedDataParallel(model())
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    x, labels, weight, mask = data()
+    expected = single_process_steps([rows for rows, _ in steps])
+    start = [p.detach().clone() for p in model().parameters()]
+    for step, (rows, local) in enumerate(steps):
+        local = local[rank]  # this rank's shard of the step's rows (possibly empty)
+        opt.zero_grad()
+        num, den = arrayloss.scce(labels[local], net(x[local]), from_logits=True,
+                                  sample_weight=weight[local], mask=mask[local],
+                                  reduction="partial_weighted_mean")
+        totals = torch.stack([num.detach(), den.detach()])
+        dist.all_reduce(totals)  # Σ over the ranks of (Σ w·m·l, Σ w·m)
+        # The global numerator's value with this rank's numerator's gradient: the other
+        # ranks' terms do not depend on this rank's copy of the parameters.
+        global_num = num + (totals[0] - num.detach())
+        value = arrayloss.combine_partials(global_num, totals[1])
+        # DDP's backward averages the ranks' gradients (sums and divides by WORLD); each
+        # rank's gradient of value is d(its numerator)/Σw·m, whose sum over the ranks is the
+        # whole batch's gradient. Scaling by WORLD undoes the division.
+        (WORLD * value).backward()
+        opt.step()
+        loss, params = expected[step]
+        assert torch.allclose(value.detach(), loss, rtol=1e-12), (rank, step, value, loss)
+        for got, want, first in zip(net.module.parameters(), params, start, strict=True):
+            assert (got.detach() - first).abs().max() > 1e-3  # the step moved it
+            assert (got.detach() - want).abs().max() <= 1e-6, (rank, step, got, want)
+    dist.destroy_process_group()
+
+if __name__ == "__main__":
+    init = "file://" + os.path.join(tempfile.mkdtemp(), "rendezvous")
+    steps = [
+        # Step 1: rank 0 holds rows 0-3, all masked out; rank 1 holds rows 4-11.
+        (slice(0, 12), [slice(0, 4), slice(4, 12)]),
+        # Step 2: rank 0's shard is empty (no rows at all); rank 1 holds rows 4-11.
+        (slice(4, 12), [slice(4, 4), slice(4, 12)]),
+    ]
+    mp.spawn(worker, args=(init, steps), nprocs=WORLD, join=True)
+    print("ok")
+"""
+
+
+def test_ddp_training_step_with_partials_equals_the_single_process_step(tmp_path):
+    """A DistributedDataParallel SGD step over 2 gloo processes, the loss from the all-reduced
+    partials (one rank's shard all masked, then empty), equals one process's step on the
+    whole batch with reduction="weighted_mean"."""
+    script = tmp_path / "ddp_step.py"
+    script.write_text(textwrap.dedent(DDP_STEP))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-4000:]

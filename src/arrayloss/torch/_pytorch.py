@@ -104,34 +104,6 @@ class SoftMarginLoss(_Elementwise):
         super().__init__(reduction=reduction)
 
 
-class HingeEmbeddingLoss(_Elementwise):
-    """``torch.nn.HingeEmbeddingLoss(margin)`` calling ``arrayloss.hinge_embedding(target,
-    input, margin=margin, axis=())``: ``input`` where the label is 1, ``max(margin - input,
-    0)`` where it is -1, element by element."""
-
-    _loss = "hinge_embedding"
-    _options = {"margin": "margin"}
-
-    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction, margin=margin)
-
-
-class MarginRankingLoss(_Elementwise):
-    """``torch.nn.MarginRankingLoss(margin)``, called ``criterion(input1, input2, target)``:
-    ``arrayloss.margin_ranking(target, input1, input2, margin=margin, axis=())``."""
-
-    _loss = "margin_ranking"
-    _options = {"margin": "margin"}
-
-    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction, margin=margin)
-
-    def forward(self, input1: torch.Tensor, input2: torch.Tensor,  # type: ignore[override]
-                target: torch.Tensor) -> torch.Tensor:
-        return self.call(input1.device, target, input1, input2, axis=(),
-                         reduction=self.reduction, **self._arrayloss_options())
-
-
 class PoissonNLLLoss(_Elementwise):
     """``torch.nn.PoissonNLLLoss(log_input, full, eps)`` calling
     ``arrayloss.poisson_nll(target, input, log_input=log_input, full=full, epsilon=eps,
@@ -366,20 +338,3 @@ class TripletMarginLoss(Loss):
                 negative: torch.Tensor) -> torch.Tensor:
         return self.call(anchor.device, anchor, positive, negative, margin=self.margin,
                          p=self.p, eps=self.eps, swap=self.swap, reduction=self.reduction)
-
-
-class CosineEmbeddingLoss(Loss):
-    """``torch.nn.CosineEmbeddingLoss(margin)``, called ``criterion(input1, input2, target)``:
-    ``arrayloss.cosine_embedding(target, input1, input2, margin=margin)``."""
-
-    _loss = "cosine_embedding"
-
-    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
-        super().__init__(reduction, margin=margin)
-        self.margin = margin
-        self._shown = ("margin",)
-
-    def forward(self, input1: torch.Tensor, input2: torch.Tensor,  # type: ignore[override]
-                target: torch.Tensor) -> torch.Tensor:
-        return self.call(input1.device, target, input1, input2, margin=self.margin,
-                         reduction=self.reduction)
