@@ -64,6 +64,7 @@ CLASS_NAMES = {
     "hinge_embedding": "HingeEmbedding",
     "cosine_embedding": "CosineEmbedding",
     "margin_ranking": "MarginRanking",
+    "multilabel_soft_margin": "MultilabelSoftMargin",
     "triplet_margin": "TripletMargin",
     "contrastive": "Contrastive",
     "ntxent": "NTXent",
@@ -188,6 +189,9 @@ def inputs_for(name, rng):
         signs = rng.choice([-1.0, 1.0], (n, 1)).astype(f32)
         a, b = (rng.normal(size=(n, 4)).astype(f32) for _ in range(2))
         return (signs, np.concatenate([a, b], -1)), (signs[:, 0], a, b)
+    if name == "multilabel_soft_margin":
+        targets = rng.integers(0, 2, (n, 3)).astype(f32)
+        return (targets, p), (targets, p)
     if name == "hinge_embedding":
         signs = rng.choice([-1.0, 1.0], (n, 3)).astype(f32)
         return (signs, p), (signs, p)

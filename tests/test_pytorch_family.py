@@ -375,3 +375,87 @@ def test_cosine_embedding_bad_inputs():
         arrayloss.cosine_embedding(np.ones(3), np.ones((3, 2)), np.ones((3, 2)), axis=-1)
     with pytest.raises(TypeError, match="margin must be a real number; got None"):
         arrayloss.get("cosine_embedding", margin=None)
+
+
+# -- multilabel_soft_margin --------------------------------------------------------------------
+def test_multilabel_soft_margin_matches_pytorch_values_gradients_and_hessian():
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, size=(6, 5)).astype(float)
+    z = 3.0 * rng.normal(size=(6, 5))
+    for weight in (None, rng.uniform(0.0, 2.0, size=5)):
+        w = None if weight is None else torch.asarray(weight)
+        zt = torch.asarray(z).requires_grad_()
+        theirs = F.multilabel_soft_margin_loss(zt, torch.asarray(y), weight=w, reduction="none")
+        ours = arrayloss.multilabel_soft_margin(y, z, class_weight=weight, reduction="none")
+        assert ours.shape == (6,)
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12)
+        (grad,) = torch.autograd.grad(theirs.sum(), zt)
+        np.testing.assert_allclose(
+            arrayloss.gradient("multilabel_soft_margin", y, z, class_weight=weight,
+                               reduction="sum"), grad.numpy(), rtol=1e-12, atol=1e-16)
+        hess = _torch_hessian_diagonal(lambda x, w=w: F.multilabel_soft_margin_loss(
+            x, torch.asarray(y), weight=w, reduction="sum"), torch.asarray(z))
+        np.testing.assert_allclose(
+            arrayloss.hessian_diagonal("multilabel_soft_margin", y, z, class_weight=weight,
+                                       reduction="sum"), hess.numpy(), rtol=1e-10, atol=1e-16)
+        # PyTorch's "mean" is the plain mean over samples, with class weights too.
+        assert np.isclose(arrayloss.multilabel_soft_margin(y, z, class_weight=weight),
+                          F.multilabel_soft_margin_loss(torch.asarray(z), torch.asarray(y),
+                                                        weight=w).item(), rtol=1e-12)
+
+
+def test_multilabel_soft_margin_is_finite_at_huge_logits_in_float32():
+    y = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    z = torch.tensor([[-1e4, 1e4, 1e4, -1e4]], requires_grad=True)
+    value = arrayloss.multilabel_soft_margin(y, z, reduction="none")
+    assert value.dtype == torch.float32
+    torch.testing.assert_close(value, torch.tensor([5e3]))
+    (grad,) = torch.autograd.grad(value.sum(), z)
+    torch.testing.assert_close(grad, torch.tensor([[-0.25, 0.25, 0.0, 0.0]]))
+
+
+def test_multilabel_soft_margin_without_weights_is_bce_from_logits():
+    rng = np.random.default_rng(5)
+    y, z = rng.uniform(size=(4, 3)), rng.normal(size=(4, 3))
+    np.testing.assert_allclose(
+        arrayloss.multilabel_soft_margin(y, z, reduction="none"),
+        arrayloss.binary_crossentropy(y, z, from_logits=True, reduction="none"), rtol=1e-12)
+
+
+def test_multilabel_soft_margin_class_axis_and_weights():
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, size=(2, 3, 4)).astype(float)
+    z = rng.normal(size=(2, 3, 4))
+    w = np.array([0.5, 1.0, 2.0])
+    moved = arrayloss.multilabel_soft_margin(np.moveaxis(y, 1, -1), np.moveaxis(z, 1, -1),
+                                             class_weight=w, reduction="none")
+    np.testing.assert_allclose(
+        arrayloss.multilabel_soft_margin(y, z, class_weight=w, axis=1, reduction="none"), moved,
+        rtol=1e-12)
+    with pytest.raises(ValueError, match=r"class_weight must hold one weight per class: shape "
+                       r"\(4,\) for y_pred of shape \(2, 3, 4\) with the class axis 2; got "
+                       r"shape \(3,\)"):
+        arrayloss.multilabel_soft_margin(y, z, class_weight=w)
+    with pytest.raises(TypeError, match=r"axis must be a single int \(the class axis\); "
+                       r"got \(1, 2\)"):
+        arrayloss.multilabel_soft_margin(y, z, axis=(1, 2))
+    with pytest.raises(TypeError, match="class_weight must hold real numbers"):
+        arrayloss.multilabel_soft_margin(y, z, class_weight=["a", 1.0, 2.0])
+
+
+@pytest.mark.parametrize("name", ["multilabel_soft_margin_loss", "MultiLabelSoftMarginLoss",
+                                  "multilabelsoftmarginloss"])
+def test_multilabel_soft_margin_pytorch_names_resolve(name):
+    assert arrayloss.get(name) is arrayloss.multilabel_soft_margin
+
+
+def test_multilabel_soft_margin_module_holds_the_weight_as_a_buffer():
+    weight = torch.tensor([1.0, 0.5, 2.0])
+    criterion = at.MultiLabelSoftMarginLoss(weight=weight, reduction="sum")
+    assert "weight" in dict(criterion.named_buffers())
+    x = torch.tensor([[0.3, -2.0, 1.0], [1.5, 0.2, -0.7]])
+    y = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    reference = torch.nn.MultiLabelSoftMarginLoss(weight=weight, reduction="sum")
+    torch.testing.assert_close(criterion(x, y), reference(x, y))
+    with pytest.raises(ValueError, match="reduction"):
+        at.MultiLabelSoftMarginLoss(reduction="batchmean")

@@ -31,15 +31,12 @@ from ._base import Loss
 from ._pytorch import (
     BCELoss,
     BCEWithLogitsLoss,
-    CosineEmbeddingLoss,
     CrossEntropyLoss,
     CTCLoss,
     GaussianNLLLoss,
-    HingeEmbeddingLoss,
     HuberLoss,
     KLDivLoss,
     L1Loss,
-    MarginRankingLoss,
     MSELoss,
     NLLLoss,
     PoissonNLLLoss,
@@ -47,12 +44,19 @@ from ._pytorch import (
     SoftMarginLoss,
     TripletMarginLoss,
 )
+from ._pytorch_margins import (
+    CosineEmbeddingLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelSoftMarginLoss,
+)
 from ._registered import RegisteredLoss, generated
 
 PYTORCH_MODULES = (
     BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CTCLoss, CrossEntropyLoss, GaussianNLLLoss,
-    HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, NLLLoss,
-    PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
+    HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
+    MultiLabelSoftMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
+    TripletMarginLoss,
 )
 for _cls in PYTORCH_MODULES:  # pickled and shown as arrayloss.torch.<name>
     _cls.__module__ = __name__
@@ -61,9 +65,9 @@ globals().update(_GENERATED)
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CosineEmbeddingLoss", "CrossEntropyLoss",
-    "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "Loss", "MSELoss",
-    "MarginRankingLoss", "NLLLoss", "PYTORCH_MODULES", "PoissonNLLLoss", "RegisteredLoss",
-    "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
+    "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "Loss",
+    "MSELoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "NLLLoss", "PYTORCH_MODULES",
+    "PoissonNLLLoss", "RegisteredLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
     # the generated modules, sorted (written out for type checkers)
     "ArctanLoss", "CategoricalFocalLoss", "CategoricalHingeLoss", "CauchyLoss",
     "CharbonnierLoss", "ContrastiveLoss", "CosineSimilarityLoss", "DiceLoss", "FocalLoss",
