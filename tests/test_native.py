@@ -179,3 +179,24 @@ def test_bce_from_probabilities_and_mae_kernels_step_aside_at_their_edges():
     out.backward()
     assert tie.grad[0, 0].item() == 0.5  # the subgradient +1 at the tie, over 2 elements
     assert "AbsBackward" in _graph_ops(arrayloss.mae(y, inside))
+
+
+@pytest.mark.parametrize("loss", [arrayloss.bce, arrayloss.focal])
+def test_without_host_checks_infinite_logits_are_clamped_to_the_largest_float(loss):
+    """Inside torch.func (as under torch.compile and on accelerators) the logistic kernels
+    clamp the logits: a perfect infinite logit costs 0 as in the formula, a wrong one the
+    largest float instead of inf (the pinned difference), and the gradient passes through."""
+    y = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    largest = torch.finfo(torch.float64).max
+    for logits, expected in ((torch.tensor([torch.inf, -torch.inf]), 0.0),
+                             (torch.tensor([-torch.inf, 0.0]), None)):
+        logits = logits.to(torch.float64)
+        value = torch.func.vmap(lambda z: loss(y, z, from_logits=True))(logits[None])[0]
+        formula = loss(y.numpy(), logits.numpy(), from_logits=True)
+        if expected is not None:
+            assert value.item() == expected == float(formula)
+        else:
+            assert float(formula) == np.inf and 0 < value.item() <= largest
+    grad = torch.func.grad(lambda z: loss(y, z, from_logits=True))(
+        torch.tensor([2.0, -1.0], dtype=torch.float64))
+    assert torch.isfinite(grad).all()

@@ -18,7 +18,6 @@ without ``with``) runs the plain formula everywhere; so does the environment var
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 from collections.abc import Callable
@@ -78,31 +77,9 @@ def finite_logits(x: Any) -> Any:
     so the backward here is the identity, which also keeps double backward, ``torch.func``
     and ``torch.compile`` working.
     """
-    return _pass_through_clamp().apply(x)
+    from ._torch_functions import PassThroughClamp  # ok: x is a torch tensor
 
-
-@functools.cache
-def _pass_through_clamp() -> Any:
-    import torch  # ok: the caller passed torch tensors
-
-    class PassThroughClamp(torch.autograd.Function):  # ok: torch imported lazily
-        generate_vmap_rule = True  # element-wise: torch.func.vmap batches it as it is
-
-        @staticmethod
-        def forward(x: Any) -> Any:
-            largest = torch.finfo(x.dtype).max
-            return x.clamp(-largest, largest)
-
-        @staticmethod
-        def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
-            pass
-
-        @staticmethod
-        def backward(ctx: Any, *cotangents: Any) -> Any:
-            (cotangent,) = cotangents
-            return cotangent
-
-    return PassThroughClamp
+    return PassThroughClamp.apply(x)
 
 
 def host_checks_allowed(x: Any) -> bool:

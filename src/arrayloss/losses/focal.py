@@ -15,7 +15,7 @@ from typing import Any
 
 from ..core.chain_rule import closed_form
 from ..core.define import define_loss
-from ..core.native import finite_or_formula, host_checks_allowed
+from ..core.native import finite_logits, finite_or_formula, host_checks_allowed
 from ..core.options import Flag, Fraction, NonNegative
 from ..core.stable import log1mexp, times_log
 from ._classes import (
@@ -130,21 +130,27 @@ def _binary_focal_torch(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balanc
                         label_smoothing: float) -> Any:
     # The formula with PyTorch's fused BCE from logits (one kernel each way) and its
     # sigmoid: the same values wherever every logit is finite. An infinite logit makes the
-    # fused BCE inf - inf = NaN or inf, so a result that is not finite (read on the host) is
-    # recomputed by the formula, which gives 0 for a perfect infinite logit.
-    if not from_logits or gamma < 1 or not host_checks_allowed(y_pred):
+    # fused BCE inf - inf = NaN or inf, so where the result can be read on the host, one
+    # that is not finite is recomputed by the formula (0 for a perfect infinite logit).
+    # Elsewhere (torch.compile, torch.func, accelerators) the logits are clamped to the
+    # finite floats as in `bce`'s kernel: the formula's masks of 0·log 0 compile into slow
+    # selects, and the clamp gives the same values except a wrong infinite logit, which
+    # costs the largest float instead of inf.
+    if not from_logits or gamma < 1:
         return NotImplemented
     import torch  # ok: torch kernel, torch tensors only
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
+    checked = host_checks_allowed(y_pred)
+    logits = y_pred if checked else finite_logits(y_pred)
     y = smooth_binary(y_true, label_smoothing)
-    cross_entropy = functional.binary_cross_entropy_with_logits(y_pred, y, reduction="none")
-    mix = y * torch.sigmoid(-y_pred) + (1.0 - y) * torch.sigmoid(y_pred)
+    cross_entropy = functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    mix = y * torch.sigmoid(-logits) + (1.0 - y) * torch.sigmoid(logits)
     values = (mix if gamma == 1 else mix**gamma) * cross_entropy
     if apply_class_balancing:
         values = (alpha * y + (1.0 - alpha) * (1.0 - y)) * values
     loss = torch.mean(values)
-    return finite_or_formula(loss)
+    return finite_or_formula(loss) if checked else loss
 
 
 @closed_form("binary_focal_crossentropy")
