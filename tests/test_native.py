@@ -200,3 +200,23 @@ def test_without_host_checks_infinite_logits_are_clamped_to_the_largest_float(lo
     grad = torch.func.grad(lambda z: loss(y, z, from_logits=True))(
         torch.tensor([2.0, -1.0], dtype=torch.float64))
     assert torch.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("loss", [arrayloss.scce, arrayloss.nll])
+def test_without_host_checks_an_out_of_range_label_gives_the_formulas_nan_and_gradient(loss):
+    """Inside torch.func the label kernels cannot read the labels on the host: an
+    out-of-range label still makes the mean NaN, and the other samples' gradients are the
+    formula's (1/N each, none for the bad sample)."""
+    labels = torch.tensor([0, 7, 2, -100])
+    scores = torch.log_softmax(torch.tensor(np.random.default_rng(3).normal(size=(4, 3))), -1)
+    options = {"from_logits": True} if loss is arrayloss.scce else {}
+
+    def value(s):
+        return loss(labels, s, **options)
+
+    assert torch.isnan(torch.func.vmap(value)(scores[None]))[0]
+    grad = torch.func.grad(value)(scores)
+    with arrayloss.native_kernels(False):
+        expected = torch.func.grad(value)(scores)
+    torch.testing.assert_close(grad, expected, rtol=1e-12, atol=1e-12)
+    assert (grad[[1, 3]] == 0).all()

@@ -328,9 +328,11 @@ def _scce_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
         return NotImplemented
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
-    return _torch_label_mean(xp, y_true, y_pred, axis, lambda scores, labels, reduction: (
-        functional.cross_entropy(scores, labels, reduction=reduction,
-                                 label_smoothing=label_smoothing)))
+    def per_label(scores: Any, labels: Any, reduction: str, ignored: int) -> Any:
+        return functional.cross_entropy(scores, labels, reduction=reduction,
+                                        ignore_index=ignored, label_smoothing=label_smoothing)
+
+    return _torch_label_mean(xp, y_true, y_pred, axis, per_label)
 
 
 @closed_form("sparse_categorical_crossentropy")
@@ -357,10 +359,20 @@ def _torch_label_mean(xp: Any, y_true: Any, scores: Any, axis: int, per_label: A
         # kernel's own mean, without the NaN mask.
         low, high = torch.aminmax(y_true)  # ok: torch-only, in a torch kernel
         if low.item() >= 0 and high.item() < num_classes:  # two reads, no tensor ops
-            return per_label(scores, drop_axes(xp, y_true, axis), "mean")
-    safe, valid, _ = usable_labels(xp, y_true, num_classes, axis, None)
-    values = per_label(scores, drop_axes(xp, safe, axis), "none")
-    return xp.mean(xp.where(valid, values, xp.full_like(values, math.nan)))
+            return per_label(scores, drop_axes(xp, y_true, axis), "mean", _IGNORED)
+    # Without a host read: an out-of-range label is PyTorch's ignore_index, so it adds
+    # nothing to the sum nor to the gradient (as the formula's constant NaN), the sum over
+    # the N samples is the mean, and 0·log 0 = NaN makes that mean NaN (arithmetic on one
+    # flag: a select over the N values compiles into a slow loop).
+    labels = drop_axes(xp, y_true, axis)
+    valid = (labels >= 0) & (labels < num_classes)
+    safe = torch.where(valid, labels, _IGNORED)  # ok: torch-only, in a torch kernel
+    total = per_label(scores, safe, "sum", _IGNORED)
+    everything_valid = xp.astype(xp.all(valid), total.dtype)
+    return total / math.prod(labels.shape) + 0.0 * xp.log(everything_valid)
+
+
+_IGNORED = -100  # PyTorch's default ignore_index, given explicitly
 
 
 @define_loss("negative_log_likelihood", family=CLASSIFICATION, aliases=("nll",),
@@ -401,8 +413,10 @@ def _nll_torch(xp: Any, y_true: Any, y_pred: Any, *, ignore_index: int | None,
         return NotImplemented
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
-    return _torch_label_mean(xp, y_true, y_pred, axis, lambda scores, labels, reduction: (
-        functional.nll_loss(scores, labels, reduction=reduction)))
+    def per_label(scores: Any, labels: Any, reduction: str, ignored: int) -> Any:
+        return functional.nll_loss(scores, labels, reduction=reduction, ignore_index=ignored)
+
+    return _torch_label_mean(xp, y_true, y_pred, axis, per_label)
 
 
 @closed_form("negative_log_likelihood")
