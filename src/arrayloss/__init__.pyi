@@ -400,6 +400,20 @@ def mean_squared_logarithmic_error(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def multi_margin(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    p: int = 1,
+    margin: float = 1.0,
+    class_weight: Any = None,
+    axis: int = -1,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def multilabel_soft_margin(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -677,6 +691,7 @@ __all__ = [
     "mean_squared_logarithmic_error",
     "mse",
     "msle",
+    "multi_margin",
     "multilabel_soft_margin",
     "native_kernels",
     "negative_log_likelihood",

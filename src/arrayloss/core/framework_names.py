@@ -109,6 +109,8 @@ MAPPED: tuple[MappedName, ...] = (
     MappedName("CosineEmbeddingLoss", _TORCH, "cosine_embedding"),
     MappedName("margin_ranking_loss", _TORCH, "margin_ranking"),
     MappedName("MarginRankingLoss", _TORCH, "margin_ranking"),
+    MappedName("multi_margin_loss", _TORCH, "multi_margin"),
+    MappedName("MultiMarginLoss", _TORCH, "multi_margin"),
     MappedName("multilabel_soft_margin_loss", _TORCH, "multilabel_soft_margin"),
     MappedName("MultiLabelSoftMarginLoss", _TORCH, "multilabel_soft_margin"),
     MappedName("poisson_nll_loss", _TORCH, "poisson_nll"),
@@ -194,14 +196,6 @@ REFUSED: tuple[RefusedName, ...] = (
         "arrayloss.categorical_hinge(one_hot(labels, C), scores) only where the best other "
         "class scores at least 0 (Keras's categorical_hinge takes max((1 - y) * s), which "
         "is never below 0)"),
-    RefusedName(
-        "multi_margin_loss", _TORCH,
-        "Weston-Watkins hinge, sum over the other classes of max(0, margin - s_y + s_c) / C",
-        "no arrayloss loss (arrayloss.categorical_hinge is Keras's Crammer-Singer form)"),
-    RefusedName(
-        "MultiMarginLoss", _TORCH,
-        "Weston-Watkins hinge, sum over the other classes of max(0, margin - s_y + s_c) / C",
-        "no arrayloss loss (arrayloss.categorical_hinge is Keras's Crammer-Singer form)"),
 )
 
 _BY_KEY: dict[str, MappedName] = {m.name.lower(): m for m in MAPPED}

@@ -17,6 +17,7 @@ __all__ = [
     "Flag",
     "Fraction",
     "IgnoreIndex",
+    "IntChoice",
     "Interval",
     "NonNegative",
     "OpenFraction",
@@ -138,6 +139,22 @@ class OptionalInt(OptionCheck):
             return None
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{name} must be an int or None; got {value!r}")
+        return int(value)
+
+
+@dataclass(frozen=True)
+class IntChoice(OptionCheck):
+    """An int among ``allowed`` (PyTorch's ``p`` of ``multi_margin_loss``: 1 or 2)."""
+
+    allowed: tuple[int, ...]
+
+    def __call__(self, name: str, value: Any) -> int:
+        expected = " or ".join(str(a) for a in self.allowed)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an int ({expected}); got {value!r} of type "
+                            f"{type(value).__name__}")
+        if int(value) not in self.allowed:
+            raise ValueError(f"{name} must be {expected}; got {value!r}")
         return int(value)
 
 

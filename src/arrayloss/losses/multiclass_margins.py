@@ -1,4 +1,5 @@
-r"""PyTorch's multi-label margin losses on raw scores: multi-label soft margin.
+r"""PyTorch's multi-class and multi-label margin losses on raw scores: multi-label soft
+margin and multi-class margin (Weston–Watkins).
 
 Each gives one value per sample, the mean over the class axis of per-class terms; the
 class axis is one axis (PyTorch's is the last, the default here). Each loss is followed by
@@ -9,14 +10,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from ..core.chain_rule import closed_form
-from ..core.define import define_loss
-from ..core.stable import sigmoid, softplus
-from ._classes import CLASSIFICATION, check_class_axis, class_weight_array
+from ..core.define import PerSample, define_loss
+from ..core.options import IntChoice
+from ..core.stable import one_hot_like, positive_part, sigmoid, softplus
+from ._classes import (
+    CLASSIFICATION,
+    check_class_axis,
+    class_weight_array,
+    pick,
+    usable_labels,
+)
+from .embedding_margins import Margin
 
-__all__ = ["multilabel_soft_margin"]
+__all__ = ["multi_margin", "multilabel_soft_margin"]
+
+
+# PyTorch's p of multi_margin_loss: 1 or 2.
+_Power = Annotated[int, IntChoice((1, 2))]
 
 
 def _class_weights(xp: Any, class_weight: Any, y_pred: Any, axis: int) -> Any:
@@ -67,3 +80,82 @@ def _multilabel_soft_margin(xp: Any, y_true: Any, y_pred: Any, *, class_weight: 
         1, math.prod(y_pred.shape[a] for a in axis))
     yield scale * (sigmoid(y_pred) - y_true)
     yield scale * sigmoid(y_pred) * sigmoid(-y_pred) + 0.0 * y_true
+
+
+def _margins(xp: Any, labels: Any, y_pred: Any, margin: float, class_weight: Any,
+             axis: int) -> tuple[Any, Any, Any, Any]:
+    """``(h, others, scale, valid)``: the margins ``h_c = margin - x_y + x_c`` of every
+    class, whether ``c`` is not the label, ``w_y / C`` with the class axis kept, and where
+    the label is in ``[0, C)`` (per sample)."""
+    # A label outside [0, C) reads class 0 (`safe`; its sample is NaN, set by the core):
+    # the gather never fails.
+    safe, valid, _ = usable_labels(xp, labels, y_pred.shape[axis], axis, None)
+    rows = one_hot_like(safe, y_pred, axis=axis)
+    own = xp.expand_dims(pick(xp, y_pred, safe, axis), axis=axis)
+    scale = 1.0 / y_pred.shape[axis] + xp.zeros_like(own)
+    if class_weight is not None:
+        weights = class_weight_array(xp, class_weight, y_pred, axis)
+        scale = scale * xp.sum(rows * weights, axis=axis, keepdims=True)
+    return margin - own + y_pred, rows == 0, scale, valid
+
+
+@define_loss("multi_margin", family=CLASSIFICATION, kind="labels")
+def multi_margin(xp: Any, labels: Any, y_pred: Any, *, p: _Power = 1, margin: Margin = 1.0,
+                 class_weight: Any = None, axis: int) -> Any:
+    r"""PyTorch's multi-class margin loss (Weston–Watkins hinge) of integer labels and
+    scores, one value per sample.
+
+    .. math:: \ell = \frac{w_y}{C} \sum_{c \ne y} \max(0,\ \text{margin} - x_y + x_c)^p,
+              \quad p \in \{1, 2\}
+
+    ``labels`` are class indices, shaped as the scores without the class ``axis``
+    (default -1) or with it of length 1, as for ``sparse_categorical_crossentropy``.
+    PyTorch ``F.multi_margin_loss(input, target, p, margin, weight, reduction)`` is
+    ``multi_margin(target, input, p=p, margin=margin, class_weight=weight,
+    reduction=reduction)`` for ``"none"``, ``"mean"`` and ``"sum"`` (PyTorch's ``"mean"``
+    is the plain mean over samples, with weights too: ``w_y`` scales each sample's value).
+    A label outside ``[0, C)`` gives NaN for its sample (PyTorch raises). Keras's
+    ``categorical_hinge`` and optax's ``multiclass_hinge_loss`` take the max over the other
+    classes (Crammer–Singer), not this sum. At a kink (``x_y - x_c = margin``) the slope is
+    0 (ReLU's convention; PyTorch passes it).
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.multi_margin(xp.asarray([1, 0]), xp.asarray([[0.5, 1.0, 0.75],
+    ...                                                      [2.0, 0.0, 1.5]]),
+    ...                        reduction="none")  # (0.5 + 0.75) / 3, (0 + 0.5) / 3
+    Array([0.41666667, 0.16666667], dtype=array_api_strict.float64)
+    """
+    h, others, scale, valid = _margins(xp, labels, y_pred, margin, class_weight, axis)
+    hinge = positive_part(h)
+    if p == 2:
+        hinge = hinge * hinge
+    # The label's own class is left out by a `where` (its margin, `margin`, is no error).
+    terms = xp.where(others, hinge, xp.zeros_like(hinge))
+    values = xp.sum(terms * scale, axis=axis)
+    return PerSample(values, invalid=xp.logical_not(valid))
+
+
+@closed_form("multi_margin")
+def _multi_margin(xp: Any, labels: Any, y_pred: Any, *, p: int, margin: float,
+                  class_weight: Any, axis: int) -> Iterator[Any]:
+    # With s = w_y/C and a_c = [c ≠ y]·[h_c > 0] (slope 0 at the kink, positive_part's
+    # convention): p = 1 gives s·a_c for c ≠ y and -s·Σa for the label, Hessian 0; p = 2
+    # gives 2s·a_c·h_c and -2s·Σ a·h, Hessian 2s·a_c and 2s·Σa. A label outside [0, C)
+    # has derivatives 0 (its value is NaN through the core's `where`, as in autodiff).
+    h, others, scale, valid = _margins(xp, labels, y_pred, margin, class_weight, axis)
+    zero = xp.zeros_like(y_pred)
+    active = xp.where(others & (h > 0), xp.ones_like(y_pred), zero)
+    scale = xp.where(xp.expand_dims(valid, axis=axis), scale, xp.zeros_like(scale))
+    own = xp.where(others, zero, xp.ones_like(y_pred))  # the label's one-hot row
+
+    def spread(per_class: Any) -> Any:
+        # per_class on the other classes, minus their sum on the label's class.
+        return per_class - own * xp.sum(per_class, axis=axis, keepdims=True)
+
+    if p == 1:
+        yield scale * spread(active)
+        yield zero
+        return
+    yield 2.0 * scale * spread(active * h)
+    yield 2.0 * scale * (active + own * xp.sum(active, axis=axis, keepdims=True))
