@@ -1,12 +1,13 @@
 """Conformance rows of PyTorch's two-class, ranking and multi-label margin losses
 (``soft_margin``, ``hinge_embedding``, ``cosine_embedding``, ``margin_ranking``,
-``multilabel_soft_margin``).
+``multilabel_soft_margin``, ``multi_margin``).
 
 The references are plain float64 NumPy written from PyTorch's documented formulas, never
 calling arrayloss: ``log(1 + exp(-y·x))`` by ``np.logaddexp``; the hinge embedding with
 PyTorch's two label tests; the cosine with PyTorch's ε = 1e-12 in each squared norm;
 ``max(0, -y·(x₁ - x₂) + margin)``; the multi-label soft margin by ``np.logaddexp``,
-weighted per class and averaged over the classes. Per-sample values of the element-wise
+weighted per class and averaged over the classes; the multi-class margin summed over the
+other classes by a loop. Per-sample values of the element-wise
 losses average the last axis.
 """
 
@@ -145,3 +146,43 @@ case("multilabel_soft_margin", lambda rng: (rng.integers(0, 2, size=SHAPE).astyp
      ref_multilabel_soft_margin, label="large", tolerance=10.0)
 case("multilabel_soft_margin", _multilabel, ref_multilabel_soft_margin,
      options={"axis": 0, "class_weight": (1.0, 2.0, 0.5, 1.0, 1.0, 3.0)}, label="axis 0")
+
+
+def ref_multi_margin(labels, scores, p=1, margin=1.0, class_weight=None, axis=-1):
+    scores = np.moveaxis(scores, axis, -1)
+    if labels.ndim == scores.ndim:
+        labels = np.moveaxis(labels, axis, -1)[..., 0]
+    num_classes = scores.shape[-1]
+    weights = np.ones(num_classes) if class_weight is None else np.asarray(class_weight)
+    values = np.full(labels.shape, np.nan)
+    for index in np.ndindex(labels.shape):
+        y = labels[index]
+        if not 0 <= y < num_classes:
+            continue  # out of range: NaN
+        x = scores[index]
+        total = sum(max(0.0, margin - x[y] + x[c]) ** p for c in range(num_classes) if c != y)
+        values[index] = weights[y] * total / num_classes
+    return values
+
+
+def _class_labels(rng: np.random.Generator, n: int = 7, c: int = 4):
+    return rng.integers(0, c, size=(n,)), rng.normal(size=(n, c))
+
+
+def _bad_class_labels(rng: np.random.Generator):
+    labels, scores = _class_labels(rng)
+    labels[[0, 3]] = [4, -1]  # out of range: NaN for those samples
+    return labels, scores
+
+
+_LABELS = {"float_inputs": (1,)}
+case("multi_margin", _class_labels, ref_multi_margin, **_LABELS)
+case("multi_margin", _class_labels, ref_multi_margin,
+     options={"p": 2, "margin": 0.5, "class_weight": (0.5, 1.0, 2.0, 1.5)},
+     label="p 2, margin 0.5, class weights", **_LABELS)
+case("multi_margin", _class_labels, ref_multi_margin,
+     options={"class_weight": (1.0, 0.0, 3.0, 1.0)}, label="class weights", **_LABELS)
+case("multi_margin", lambda rng: (rng.integers(0, 3, size=(2, 4)), rng.normal(size=(2, 3, 4))),
+     ref_multi_margin, options={"axis": 1, "p": 2}, label="class axis 1", **_LABELS)
+case("multi_margin", _bad_class_labels, ref_multi_margin, label="out of range", smooth=False,
+     **_LABELS)

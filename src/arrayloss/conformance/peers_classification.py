@@ -332,3 +332,28 @@ peer("multilabel_soft_margin", "torch", "torch.nn.functional.multilabel_soft_mar
 peer("multilabel_soft_margin", "torch", "torch.nn.functional.multilabel_soft_margin_loss",
      _multilabel, _torch_multilabel_soft_margin("sum", (1.0, 0.0, 3.0, 1.0)),
      options={"class_weight": (1.0, 0.0, 3.0, 1.0)}, reduction="sum")
+
+
+def _class_labels(rng: np.random.Generator):
+    return rng.integers(0, 4, size=(8,)), rng.normal(size=(8, 4))
+
+
+def _torch_multi_margin(reduction, weight=None, **options):
+    def compute(labels, scores):
+        import torch
+        import torch.nn.functional as F
+
+        w = None if weight is None else torch.asarray(weight, dtype=torch.float64)
+        return F.multi_margin_loss(torch.asarray(scores), torch.asarray(labels), weight=w,
+                                   reduction=reduction, **options)
+    return compute
+
+
+peer("multi_margin", "torch", "torch.nn.functional.multi_margin_loss", _class_labels,
+     _torch_multi_margin("none"), reduction="none")
+peer("multi_margin", "torch", "torch.nn.functional.multi_margin_loss", _class_labels,
+     _torch_multi_margin("mean", (0.5, 2.0, 1.0, 0.25), p=2, margin=0.5),
+     options={"class_weight": (0.5, 2.0, 1.0, 0.25), "p": 2, "margin": 0.5})
+peer("multi_margin", "torch", "torch.nn.functional.multi_margin_loss", _class_labels,
+     _torch_multi_margin("sum", (1.0, 0.0, 3.0, 1.0), margin=2.0),
+     options={"class_weight": (1.0, 0.0, 3.0, 1.0), "margin": 2.0}, reduction="sum")
