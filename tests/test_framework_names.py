@@ -105,7 +105,7 @@ def _torch_checks():
     from torch.nn import functional as F
 
     t = torch.as_tensor
-    y, p, y01, prob, z, _, _ = _data()
+    y, p, y01, prob, z, _, labels = _data()
     z3 = RNG.normal(size=(3, 4, 5)) * 2  # (N, C, L): PyTorch's class axis 1
     labels3 = RNG.integers(0, 4, (3, 5))
     labels3[0, 1] = labels3[2, 4] = -100  # PyTorch's default ignore_index
@@ -129,6 +129,9 @@ def _torch_checks():
          (signs5, a, pos)),
         ("CosineEmbeddingLoss", nn.CosineEmbeddingLoss(margin=0.2)(t(a), t(neg), t(signs5)),
          {"margin": 0.2}, (signs5, a, neg)),
+        ("multi_margin_loss", F.multi_margin_loss(t(z), t(labels)), {}, (labels, z)),
+        ("MultiMarginLoss", nn.MultiMarginLoss(p=2, margin=0.5, weight=t(pw))(t(z), t(labels)),
+         {"p": 2, "margin": 0.5, "class_weight": pw}, (labels, z)),
         ("multilabel_soft_margin_loss", F.multilabel_soft_margin_loss(t(z), t(y01)), {},
          (y01, z)),
         ("MultiLabelSoftMarginLoss",

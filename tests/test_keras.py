@@ -65,6 +65,7 @@ CLASS_NAMES = {
     "cosine_embedding": "CosineEmbedding",
     "margin_ranking": "MarginRanking",
     "multilabel_soft_margin": "MultilabelSoftMargin",
+    "multi_margin": "MultiMargin",
     "triplet_margin": "TripletMargin",
     "contrastive": "Contrastive",
     "ntxent": "NTXent",
@@ -123,6 +124,8 @@ def changed(value, option):
         return {None: (0, 1), -1: 1, "per_sample": (1, 2)}[value]
     if isinstance(value, bool):
         return not value
+    if isinstance(value, int):  # multi_margin's p: 1 or 2
+        return 2 if value == 1 else 1
     if isinstance(value, float):
         return value / 2 if value else 0.1
     raise AssertionError(f"no test value for option {option}={value!r}")
@@ -192,6 +195,9 @@ def inputs_for(name, rng):
     if name == "multilabel_soft_margin":
         targets = rng.integers(0, 2, (n, 3)).astype(f32)
         return (targets, p), (targets, p)
+    if name == "multi_margin":
+        labels = rng.integers(0, 3, n)
+        return (labels.astype(f32), p), (labels, p)
     if name == "hinge_embedding":
         signs = rng.choice([-1.0, 1.0], (n, 3)).astype(f32)
         return (signs, p), (signs, p)

@@ -459,3 +459,114 @@ def test_multilabel_soft_margin_module_holds_the_weight_as_a_buffer():
     torch.testing.assert_close(criterion(x, y), reference(x, y))
     with pytest.raises(ValueError, match="reduction"):
         at.MultiLabelSoftMarginLoss(reduction="batchmean")
+
+
+# -- multi_margin ------------------------------------------------------------------------------
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("margin", [1.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multi_margin_matches_pytorch_values_and_gradients(p, margin, weighted):
+    rng = np.random.default_rng(7)
+    labels, z = rng.integers(0, 5, size=(9,)), 1.5 * rng.normal(size=(9, 5))
+    weight = rng.uniform(0.0, 2.0, size=5) if weighted else None
+    w = None if weight is None else torch.asarray(weight)
+    zt = torch.asarray(z).requires_grad_()
+    theirs = F.multi_margin_loss(zt, torch.asarray(labels), p=p, margin=margin, weight=w,
+                                 reduction="none")
+    ours = arrayloss.multi_margin(labels, z, p=p, margin=margin, class_weight=weight,
+                                  reduction="none")
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-15)
+    (grad,) = torch.autograd.grad(theirs.sum(), zt)
+    np.testing.assert_allclose(
+        arrayloss.gradient("multi_margin", labels, z, p=p, margin=margin, class_weight=weight,
+                           reduction="sum"), grad.numpy(), rtol=1e-12, atol=1e-15)
+    # PyTorch's "mean" is the plain mean over samples, with class weights too.
+    for reduction in ("mean", "sum"):
+        assert np.isclose(
+            arrayloss.multi_margin(labels, z, p=p, margin=margin, class_weight=weight,
+                                   reduction=reduction),
+            F.multi_margin_loss(torch.asarray(z), torch.asarray(labels), p=p, margin=margin,
+                                weight=w, reduction=reduction).item(), rtol=1e-12)
+
+
+def test_multi_margin_hessian_against_autodiff_of_the_formula():
+    # PyTorch's multi_margin_loss has no second derivative: jax.hessian of arrayloss's.
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    rng = np.random.default_rng(8)
+    labels, z = rng.integers(0, 4, size=(5,)), rng.normal(size=(5, 4))
+    weight = np.array([0.5, 1.0, 2.0, 1.5])
+    for p in (1, 2):
+        def total(x, p=p):
+            return arrayloss.multi_margin(jnp.asarray(labels), x, p=p, margin=0.7,
+                                          class_weight=weight, reduction="sum")
+        full = np.asarray(jax.hessian(total)(jnp.asarray(z))).reshape(20, 20)
+        np.testing.assert_allclose(
+            arrayloss.hessian_diagonal("multi_margin", labels, z, p=p, margin=0.7,
+                                       class_weight=weight, reduction="sum"),
+            full.diagonal().reshape(5, 4), rtol=1e-12, atol=1e-15)
+    assert np.any(arrayloss.hessian_diagonal("multi_margin", labels, z, p=2) > 0)
+
+
+def test_multi_margin_one_sample_and_class_axis():
+    x = np.array([0.5, 1.0, 0.75])
+    ours = arrayloss.multi_margin(np.asarray(1), x, reduction="none")
+    assert ours.shape == () and np.isclose(ours, (0.5 + 0.75) / 3)
+    rng = np.random.default_rng(9)
+    labels, z = rng.integers(0, 3, size=(2, 4)), rng.normal(size=(2, 3, 4))
+    np.testing.assert_allclose(
+        arrayloss.multi_margin(labels, z, axis=1, p=2, reduction="none"),
+        arrayloss.multi_margin(labels, np.moveaxis(z, 1, -1), p=2, reduction="none"),
+        rtol=1e-12)
+
+
+def test_multi_margin_out_of_range_labels_give_nan_with_zero_derivatives():
+    z = np.array([[0.1, 0.2, 0.3], [1.0, 0.0, 0.5], [0.3, 0.3, 0.3]])
+    labels = np.array([0, 3, -1])
+    values = arrayloss.multi_margin(labels, z, reduction="none")
+    assert np.isfinite(values[0]) and np.isnan(values[1:]).all()
+    grad = arrayloss.gradient("multi_margin", labels, z)
+    assert np.isfinite(grad).all() and (grad[1:] == 0).all() and (grad[0] != 0).any()
+    with pytest.raises(RuntimeError, match="out of range"):  # PyTorch raises; arrayloss: NaN
+        F.multi_margin_loss(torch.asarray(z), torch.asarray(labels))
+    with pytest.raises(TypeError, match="integer class labels"):
+        arrayloss.multi_margin(labels.astype(float), z)
+
+
+def test_multi_margin_is_weston_watkins_not_crammer_singer():
+    # The sum over the other classes, not the max (categorical_hinge, optax's multiclass).
+    z = np.array([[1.0, 0.5, 0.75]])
+    assert np.isclose(arrayloss.multi_margin(np.array([0]), z), (0.5 + 0.75) / 3)
+    assert np.isclose(arrayloss.categorical_hinge(np.array([[1.0, 0.0, 0.0]]), z), 0.75)
+
+
+@pytest.mark.parametrize("name", ["multi_margin_loss", "MultiMarginLoss", "multimarginloss"])
+def test_multi_margin_pytorch_names_resolve(name):
+    assert arrayloss.get(name) is arrayloss.multi_margin
+
+
+@pytest.mark.parametrize("p, error, match", [
+    (3, ValueError, "p must be 1 or 2; got 3"),
+    (0, ValueError, "p must be 1 or 2; got 0"),
+    (2.0, TypeError, r"p must be an int \(1 or 2\); got 2.0 of type float"),
+    (True, TypeError, r"p must be an int \(1 or 2\); got True of type bool"),
+])
+def test_multi_margin_bad_p(p, error, match):
+    with pytest.raises(error, match=match):
+        arrayloss.get("multi_margin", p=p)
+    with pytest.raises(error, match=match):
+        at.MultiMarginLoss(p=p)
+
+
+def test_multi_margin_module():
+    weight = torch.tensor([1.0, 0.5, 2.0])
+    criterion = at.MultiMarginLoss(p=2, margin=0.4, weight=weight, reduction="sum")
+    assert "p=2" in repr(criterion) and "margin=0.4" in repr(criterion)
+    assert "weight" in dict(criterion.named_buffers())
+    x, y = torch.tensor([[0.3, -2.0, 1.0], [1.5, 0.2, -0.7]]), torch.tensor([2, 0])
+    reference = torch.nn.MultiMarginLoss(p=2, margin=0.4, weight=weight, reduction="sum")
+    torch.testing.assert_close(criterion(x, y), reference(x, y))
+    with pytest.raises(ValueError, match="class_weight must hold one weight per class"):
+        arrayloss.multi_margin(np.array([0]), np.ones((1, 3)), class_weight=[1.0, 2.0])

@@ -9,7 +9,7 @@ from ._base import Loss, as_buffer
 from ._pytorch import _Elementwise
 
 __all__ = ["CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss",
-           "MultiLabelSoftMarginLoss"]
+           "MultiLabelSoftMarginLoss", "MultiMarginLoss"]
 
 
 class HingeEmbeddingLoss(_Elementwise):
@@ -73,3 +73,23 @@ class MultiLabelSoftMarginLoss(Loss):
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.call(input.device, target, input, class_weight=self.weight,
                          reduction=self.reduction)
+
+
+class MultiMarginLoss(Loss):
+    """``torch.nn.MultiMarginLoss(p, margin, weight)`` calling
+    ``arrayloss.multi_margin(target, input, p=p, margin=margin, class_weight=weight)``
+    (class indices ``target``, the class axis last, ``weight`` a buffer)."""
+
+    _loss = "multi_margin"
+    weight: torch.Tensor | None  # a buffer
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: torch.Tensor | None = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction, p=p, margin=margin)
+        self.register_buffer("weight", as_buffer(type(self).__name__, "weight", weight))
+        self.p, self.margin = p, margin
+        self._shown = ("p", "margin")
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.call(input.device, target, input, p=self.p, margin=self.margin,
+                         class_weight=self.weight, reduction=self.reduction)
