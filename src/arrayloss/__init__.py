@@ -28,7 +28,7 @@ from .losses.linear_crossentropy import (
 )
 from .losses.margin import categorical_hinge, hinge, squared_hinge
 from .losses.metric_learning import contrastive, ntxent, triplet_margin
-from .losses.multiclass_margins import multi_margin, multilabel_soft_margin
+from .losses.multiclass_margins import multi_margin, multilabel_margin, multilabel_soft_margin
 from .losses.penalties import l1, l1_l2, l2
 from .losses.ranking_margins import margin_ranking
 from .losses.regression import (
@@ -142,6 +142,7 @@ __all__ = [
     "mse",
     "msle",
     "multi_margin",
+    "multilabel_margin",
     "multilabel_soft_margin",
     "native_kernels",
     "negative_log_likelihood",

@@ -414,6 +414,16 @@ def multi_margin(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def multilabel_margin(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def multilabel_soft_margin(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -692,6 +702,7 @@ __all__ = [
     "mse",
     "msle",
     "multi_margin",
+    "multilabel_margin",
     "multilabel_soft_margin",
     "native_kernels",
     "negative_log_likelihood",

@@ -111,6 +111,8 @@ MAPPED: tuple[MappedName, ...] = (
     MappedName("MarginRankingLoss", _TORCH, "margin_ranking"),
     MappedName("multi_margin_loss", _TORCH, "multi_margin"),
     MappedName("MultiMarginLoss", _TORCH, "multi_margin"),
+    MappedName("multilabel_margin_loss", _TORCH, "multilabel_margin"),
+    MappedName("MultiLabelMarginLoss", _TORCH, "multilabel_margin"),
     MappedName("multilabel_soft_margin_loss", _TORCH, "multilabel_soft_margin"),
     MappedName("MultiLabelSoftMarginLoss", _TORCH, "multilabel_soft_margin"),
     MappedName("poisson_nll_loss", _TORCH, "poisson_nll"),

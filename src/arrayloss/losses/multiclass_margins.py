@@ -1,5 +1,5 @@
 r"""PyTorch's multi-class and multi-label margin losses on raw scores: multi-label soft
-margin and multi-class margin (Weston–Watkins).
+margin, multi-class margin (Weston–Watkins) and multi-label margin.
 
 Each gives one value per sample, the mean over the class axis of per-class terms; the
 class axis is one axis (PyTorch's is the last, the default here). Each loss is followed by
@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from ..core.chain_rule import closed_form
 from ..core.define import PerSample, define_loss
+from ..core.namespace import device_of
 from ..core.options import IntChoice
 from ..core.stable import one_hot_like, positive_part, sigmoid, softplus
 from ._classes import (
@@ -25,7 +26,7 @@ from ._classes import (
 )
 from .embedding_margins import Margin
 
-__all__ = ["multi_margin", "multilabel_soft_margin"]
+__all__ = ["multi_margin", "multilabel_margin", "multilabel_soft_margin"]
 
 
 # PyTorch's p of multi_margin_loss: 1 or 2.
@@ -159,3 +160,89 @@ def _multi_margin(xp: Any, labels: Any, y_pred: Any, *, p: int, margin: float,
         return
     yield 2.0 * scale * spread(active * h)
     yield 2.0 * scale * (active + own * xp.sum(active, axis=axis, keepdims=True))
+
+
+def _target_sets(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any, Any]:
+    """``(count, other, valid)`` of PyTorch's padded target lists: how many times each
+    class is listed before the first -1 (PyTorch counts a repeated class again), whether
+    a class is not listed, and where every listed class is in ``[0, C)`` (per sample)."""
+    num_classes = y_pred.shape[-1]
+    device = device_of(y_pred)
+    classes = xp.arange(num_classes, device=device)
+    # Position k is listed when no -1 stands at or before it: a count of the -1s by a
+    # matmul with the upper-triangular ones (m ≤ k), not a data-dependent slice.
+    before = xp.astype(xp.expand_dims(classes, axis=1) <= xp.expand_dims(classes, axis=0),
+                       y_pred.dtype)
+    ends = xp.astype(y_true == -1, y_pred.dtype)
+    listed = xp.matmul(ends, before) == 0
+    valid = xp.all(xp.logical_not(listed) | ((y_true >= 0) & (y_true < num_classes)),
+                   axis=-1)
+    # hits[..., k, c]: position k lists class c.
+    hits = (xp.expand_dims(y_true, axis=-1) == classes) & xp.expand_dims(listed, axis=-1)
+    count = xp.sum(xp.astype(hits, y_pred.dtype), axis=-2)
+    return count, count == 0, valid
+
+
+def _check_multilabel(xp: Any, y_true: Any, y_pred: Any) -> None:
+    if not xp.isdtype(y_true.dtype, "integral"):
+        raise TypeError(f"y_true must hold integer class indices padded with -1; got dtype "
+                        f"{y_true.dtype}")
+    if tuple(y_true.shape) != tuple(y_pred.shape) or y_pred.ndim not in (1, 2):
+        raise ValueError(
+            "y_true and y_pred must have one shape, (N, C) or (C,); got "
+            f"y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}")
+
+
+def _pair_weights(xp: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any, Any]:
+    """``(hinge, weight, valid)``: ``max(0, 1 - x_c + x_i)`` for every pair ``(c, i)``
+    (shape ``(..., C, C)``), how often it counts (listed ``c``, unlisted ``i``), validity."""
+    count, other, valid = _target_sets(xp, y_true, y_pred)
+    h = 1.0 - xp.expand_dims(y_pred, axis=-1) + xp.expand_dims(y_pred, axis=-2)
+    weight = xp.expand_dims(count, axis=-1) * xp.expand_dims(
+        xp.astype(other, y_pred.dtype), axis=-2)
+    return h, weight, valid
+
+
+@define_loss("multilabel_margin", family=CLASSIFICATION, kind="custom",
+             keep_dtype=("y_true",))
+def multilabel_margin(xp: Any, y_true: Any, y_pred: Any) -> Any:
+    r"""PyTorch's multi-label margin loss: every listed class against every unlisted one,
+    one value per sample of scores ``(N, C)`` (or one sample ``(C,)``).
+
+    .. math:: \ell = \frac1C \sum_{j} \sum_{i \notin Y} \max(0,\ 1 - (x_{y_j} - x_i))
+
+    ``y_true`` has ``y_pred``'s shape and lists the target classes ``y_j`` first, padded
+    with -1 (what follows the first -1 is not read), as PyTorch's ``target``; ``Y`` is the
+    set of listed classes. PyTorch ``F.multilabel_margin_loss(input, target, reduction)``
+    is ``multilabel_margin(target, input, reduction=reduction)`` for ``"none"``, ``"mean"``
+    and ``"sum"``; a class listed twice counts twice, as in PyTorch. A listed class outside
+    ``[0, C)`` gives NaN for its sample (PyTorch raises). At a kink (``x_{y_j} - x_i = 1``)
+    the slope is 0 (ReLU's convention; PyTorch passes it).
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.multilabel_margin(xp.asarray([[3, 0, -1, 1]]),
+    ...                             xp.asarray([[0.1, 0.2, 0.4, 0.8]]), reduction="none")
+    Array([0.85], dtype=array_api_strict.float64)
+    """
+    _check_multilabel(xp, y_true, y_pred)
+    h, weight, valid = _pair_weights(xp, y_true, y_pred)
+    # A `where`, not weight·hinge: a score that no pair reads (a sample without targets)
+    # stays out of the value, NaN included.
+    terms = xp.where(weight > 0, weight * positive_part(h), xp.zeros_like(h))
+    values = xp.sum(terms, axis=(-2, -1)) / y_pred.shape[-1]
+    return PerSample(values, invalid=xp.logical_not(valid))
+
+
+@closed_form("multilabel_margin", zero_hessian=True)
+def _multilabel_margin(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
+    # With A_ci = weight_ci·[1 - x_c + x_i > 0] (slope 0 at the kink): dℓ/dx_k =
+    # (Σ_c A_ck - Σ_i A_ki)/C, then 0. A sample with a class outside [0, C) has
+    # derivatives 0 (its value is NaN through the core's `where`, as in autodiff).
+    _check_multilabel(xp, y_true, y_pred)
+    h, weight, valid = _pair_weights(xp, y_true, y_pred)
+    active = xp.where(h > 0, weight, xp.zeros_like(h))
+    grad = (xp.sum(active, axis=-2) - xp.sum(active, axis=-1)) / y_pred.shape[-1]
+    zero = xp.zeros_like(y_pred)
+    yield xp.where(xp.expand_dims(valid, axis=-1), grad, zero)
+    yield zero
