@@ -1,13 +1,14 @@
 """Conformance rows of PyTorch's two-class, ranking and multi-label margin losses
 (``soft_margin``, ``hinge_embedding``, ``cosine_embedding``, ``margin_ranking``,
-``multilabel_soft_margin``, ``multi_margin``).
+``multilabel_soft_margin``, ``multi_margin``, ``multilabel_margin``).
 
 The references are plain float64 NumPy written from PyTorch's documented formulas, never
 calling arrayloss: ``log(1 + exp(-y·x))`` by ``np.logaddexp``; the hinge embedding with
 PyTorch's two label tests; the cosine with PyTorch's ε = 1e-12 in each squared norm;
 ``max(0, -y·(x₁ - x₂) + margin)``; the multi-label soft margin by ``np.logaddexp``,
 weighted per class and averaged over the classes; the multi-class margin summed over the
-other classes by a loop. Per-sample values of the element-wise
+other classes by a loop; the multi-label margin by a loop over PyTorch's padded target
+list. Per-sample values of the element-wise
 losses average the last axis.
 """
 
@@ -186,3 +187,46 @@ case("multi_margin", lambda rng: (rng.integers(0, 3, size=(2, 4)), rng.normal(si
      ref_multi_margin, options={"axis": 1, "p": 2}, label="class axis 1", **_LABELS)
 case("multi_margin", _bad_class_labels, ref_multi_margin, label="out of range", smooth=False,
      **_LABELS)
+
+
+def ref_multilabel_margin(targets, scores):
+    values = np.full(targets.shape[:-1], np.nan)
+    for index in np.ndindex(values.shape):
+        t, x = targets[index], scores[index]
+        num_classes = len(x)
+        listed = []
+        for y in t:
+            if y == -1:
+                break
+            listed.append(int(y))
+        if any(not 0 <= y < num_classes for y in listed):
+            continue  # out of range: NaN
+        values[index] = sum(max(0.0, 1.0 - (x[y] - x[i])) for y in listed
+                            for i in range(num_classes) if i not in listed) / num_classes
+    return values
+
+
+def _padded_targets(rng: np.random.Generator, n: int = 7, c: int = 5, repeats: bool = False,
+                    bad: bool = False):
+    targets = np.full((n, c), -1)
+    for row in range(n):
+        k = int(rng.integers(0, c + 1))
+        targets[row, :k] = rng.choice(c, size=k, replace=repeats)
+        # After the first -1 anything may follow (PyTorch does not read it).
+        targets[row, k + 1:] = rng.integers(-3, c + 2, size=max(0, c - k - 1))
+    targets[0, :2] = [1, -1]  # one target
+    targets[1, 0] = -1  # no targets: the value 0
+    if bad:
+        targets[2, :2] = [c, -1]  # out of range: NaN for those samples
+        targets[3, :3] = [0, -2, -1]
+    return targets, rng.normal(size=(n, c))
+
+
+_TARGETS = {"float_inputs": (1,)}
+case("multilabel_margin", _padded_targets, ref_multilabel_margin, **_TARGETS)
+case("multilabel_margin", lambda rng: _padded_targets(rng, repeats=True), ref_multilabel_margin,
+     label="repeated targets", **_TARGETS)
+case("multilabel_margin", lambda rng: (np.array([2, 0, -1, 4]), rng.normal(size=(4,))),
+     ref_multilabel_margin, label="one sample", empty_batch=False, **_TARGETS)
+case("multilabel_margin", lambda rng: _padded_targets(rng, bad=True), ref_multilabel_margin,
+     label="out of range", smooth=False, **_TARGETS)

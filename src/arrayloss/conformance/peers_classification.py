@@ -357,3 +357,26 @@ peer("multi_margin", "torch", "torch.nn.functional.multi_margin_loss", _class_la
 peer("multi_margin", "torch", "torch.nn.functional.multi_margin_loss", _class_labels,
      _torch_multi_margin("sum", (1.0, 0.0, 3.0, 1.0), margin=2.0),
      options={"class_weight": (1.0, 0.0, 3.0, 1.0), "margin": 2.0}, reduction="sum")
+
+
+def _padded_targets(rng: np.random.Generator):
+    targets = np.full((8, 5), -1)
+    for row in range(8):
+        k = int(rng.integers(0, 6))
+        targets[row, :k] = rng.choice(5, size=k, replace=False)
+    return targets, rng.normal(size=(8, 5))
+
+
+def _torch_multilabel_margin(reduction):
+    def compute(targets, scores):
+        import torch
+        import torch.nn.functional as F
+
+        return F.multilabel_margin_loss(torch.asarray(scores), torch.asarray(targets),
+                                        reduction=reduction)
+    return compute
+
+
+for _reduction in ("none", "mean", "sum"):
+    peer("multilabel_margin", "torch", "torch.nn.functional.multilabel_margin_loss",
+         _padded_targets, _torch_multilabel_margin(_reduction), reduction=_reduction)
