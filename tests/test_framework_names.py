@@ -114,6 +114,7 @@ def _torch_checks():
     var = RNG.uniform(0.5, 2.0, (4, 3))
     a, pos, neg = (RNG.normal(size=(5, 8)) for _ in range(3))
     signs5 = np.array([1.0, -1.0, -1.0, 1.0, -1.0])
+    lists = np.array([[2, 0, -1], [1, -1, 2], [-1, 0, 0], [0, 1, 2]])  # -1-padded targets
     log_p3 = F.log_softmax(t(z3), dim=1)
     return [
         ("mse_loss", F.mse_loss(t(p), t(y)), {}, (y, p)),
@@ -132,6 +133,8 @@ def _torch_checks():
         ("multi_margin_loss", F.multi_margin_loss(t(z), t(labels)), {}, (labels, z)),
         ("MultiMarginLoss", nn.MultiMarginLoss(p=2, margin=0.5, weight=t(pw))(t(z), t(labels)),
          {"p": 2, "margin": 0.5, "class_weight": pw}, (labels, z)),
+        ("multilabel_margin_loss", F.multilabel_margin_loss(t(z), t(lists)), {}, (lists, z)),
+        ("MultiLabelMarginLoss", nn.MultiLabelMarginLoss()(t(z), t(lists)), {}, (lists, z)),
         ("multilabel_soft_margin_loss", F.multilabel_soft_margin_loss(t(z), t(y01)), {},
          (y01, z)),
         ("MultiLabelSoftMarginLoss",

@@ -66,6 +66,7 @@ CLASS_NAMES = {
     "margin_ranking": "MarginRanking",
     "multilabel_soft_margin": "MultilabelSoftMargin",
     "multi_margin": "MultiMargin",
+    "multilabel_margin": "MultilabelMargin",
     "triplet_margin": "TripletMargin",
     "contrastive": "Contrastive",
     "ntxent": "NTXent",
@@ -198,6 +199,10 @@ def inputs_for(name, rng):
     if name == "multi_margin":
         labels = rng.integers(0, 3, n)
         return (labels.astype(f32), p), (labels, p)
+    if name == "multilabel_margin":
+        targets = np.array([[2, 0, -1], [1, -1, 2], [-1, 0, 0], [0, 1, 2], [2, -1, -1],
+                            [1, 2, -1]])
+        return (targets.astype(f32), p), (targets, p)
     if name == "hinge_embedding":
         signs = rng.choice([-1.0, 1.0], (n, 3)).astype(f32)
         return (signs, p), (signs, p)

@@ -570,3 +570,93 @@ def test_multi_margin_module():
     torch.testing.assert_close(criterion(x, y), reference(x, y))
     with pytest.raises(ValueError, match="class_weight must hold one weight per class"):
         arrayloss.multi_margin(np.array([0]), np.ones((1, 3)), class_weight=[1.0, 2.0])
+
+
+# -- multilabel_margin -------------------------------------------------------------------------
+def _padded_lists(rng, n, c):
+    targets = np.full((n, c), -1)
+    for row in range(n):
+        k = int(rng.integers(0, c + 1))
+        targets[row, :k] = rng.choice(c, size=k, replace=bool(row % 2))
+        targets[row, k + 1:] = rng.integers(-1, c, size=max(0, c - k - 1))  # never read
+    return targets
+
+
+def test_multilabel_margin_matches_pytorch_values_and_gradients():
+    rng = np.random.default_rng(10)
+    targets, z = _padded_lists(rng, 12, 6), rng.normal(size=(12, 6))
+    zt = torch.asarray(z).requires_grad_()
+    theirs = F.multilabel_margin_loss(zt, torch.asarray(targets), reduction="none")
+    ours = arrayloss.multilabel_margin(targets, z, reduction="none")
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-15)
+    (grad,) = torch.autograd.grad(theirs.sum(), zt)
+    np.testing.assert_allclose(arrayloss.gradient("multilabel_margin", targets, z,
+                                                  reduction="sum"),
+                               grad.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(
+        arrayloss.hessian_diagonal("multilabel_margin", targets, z), np.zeros_like(z))
+    for reduction in ("mean", "sum"):
+        assert np.isclose(arrayloss.multilabel_margin(targets, z, reduction=reduction),
+                          F.multilabel_margin_loss(torch.asarray(z), torch.asarray(targets),
+                                                   reduction=reduction).item(), rtol=1e-12)
+
+
+def test_multilabel_margin_autograd_on_torch_matches_pytorch():
+    targets = torch.tensor([[3, 0, -1, 1], [2, 2, -1, 0]])
+    x = torch.tensor([[0.1, 0.2, 0.4, 0.8], [1.0, -0.5, 0.3, 0.0]], requires_grad=True)
+    reference = x.detach().clone().requires_grad_()
+    ours = arrayloss.multilabel_margin(targets, x, reduction="sum")
+    theirs = F.multilabel_margin_loss(reference, targets, reduction="sum")
+    torch.testing.assert_close(ours, theirs)
+    ours.backward()
+    theirs.backward()
+    torch.testing.assert_close(x.grad, reference.grad)
+
+
+def test_multilabel_margin_reads_up_to_the_first_minus_one_and_counts_repeats():
+    x = np.array([0.1, 0.2, 0.4, 0.8])
+    once = arrayloss.multilabel_margin(np.array([3, -1, 0, 1]), x, reduction="none")
+    assert once.shape == () and np.isclose(once, (0.3 + 0.4 + 0.6) / 4)
+    twice = arrayloss.multilabel_margin(np.array([3, 3, -1, 2]), x, reduction="none")
+    assert np.isclose(twice, 2 * once)  # PyTorch counts a repeated class again
+    none = arrayloss.multilabel_margin(np.array([-1, 3, 0, 1]), np.array([np.nan, 0, 0, 0]),
+                                       reduction="none")
+    assert none == 0.0  # no targets: nothing is read, not even a NaN score
+
+
+def test_multilabel_margin_out_of_range_gives_nan_with_zero_derivatives():
+    targets = np.array([[1, -1, 0], [3, -1, 0], [0, -2, -1]])
+    z = np.array([[0.1, 0.5, 0.2]] * 3)
+    values = arrayloss.multilabel_margin(targets, z, reduction="none")
+    assert np.isfinite(values[0]) and np.isnan(values[1:]).all()
+    grad = arrayloss.gradient("multilabel_margin", targets, z)
+    assert np.isfinite(grad).all() and (grad[1:] == 0).all() and (grad[0] != 0).any()
+    with pytest.raises(RuntimeError, match="out of range"):  # PyTorch raises; arrayloss: NaN
+        F.multilabel_margin_loss(torch.asarray(z), torch.asarray(targets))
+
+
+def test_multilabel_margin_bad_inputs():
+    with pytest.raises(TypeError, match="y_true must hold integer class indices padded with "
+                       "-1; got dtype float64"):
+        arrayloss.multilabel_margin(np.zeros((2, 3)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"got y_true.shape=\(2, 2\), y_pred.shape=\(2, 3\)"):
+        arrayloss.multilabel_margin(np.zeros((2, 2), int), np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="unknown option"):
+        arrayloss.multilabel_margin(np.zeros((2, 3), int), np.zeros((2, 3)), margin=1.0)
+
+
+@pytest.mark.parametrize("name", ["multilabel_margin_loss", "MultiLabelMarginLoss",
+                                  "multilabelmarginloss"])
+def test_multilabel_margin_pytorch_names_resolve(name):
+    assert arrayloss.get(name) is arrayloss.multilabel_margin
+
+
+def test_multilabel_margin_module():
+    criterion = at.MultiLabelMarginLoss(reduction="none")
+    assert "reduction='none'" in repr(criterion)
+    x, y = torch.tensor([[0.3, -2.0, 1.0], [1.5, 0.2, -0.7]]), torch.tensor([[2, -1, 0],
+                                                                             [0, 1, -1]])
+    reference = torch.nn.MultiLabelMarginLoss(reduction="none")
+    torch.testing.assert_close(criterion(x, y), reference(x, y))
+    with pytest.raises(ValueError, match="reduction"):
+        at.MultiLabelMarginLoss(reduction="avg")

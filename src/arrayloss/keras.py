@@ -69,7 +69,7 @@ __all__ = [
     "NegativeLogLikelihood", "KLDivergence", "BinaryFocalCrossentropy",
     "CategoricalFocalCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge", "SoftMargin",
     "HingeEmbedding", "CosineEmbedding", "MarginRanking", "MultilabelSoftMargin",
-    "MultiMargin", "Dice", "Tversky",
+    "MultiMargin", "MultilabelMargin", "Dice", "Tversky",
     "Jaccard", "TripletMargin", "Contrastive", "NTXent", "CTC",
 ]
 
@@ -161,6 +161,8 @@ _INPUTS: dict[str, tuple[Callable[..., list[Any]], str]] = {
                      "last axis (first half, second half)"),
     "cosine_embedding": (_cosine_pairs, "y_true holds the (N,) or (N, 1) {-1, 1} labels, "
                          "y_pred the two (N, D) embeddings side by side on its last axis"),
+    "multilabel_margin": (_sparse, "y_true holds the target class lists padded with -1, "
+                          "of y_pred's shape (Keras's floats are cast)"),
     "margin_ranking": (_ranking, "y_true holds the {-1, 1} labels, y_pred the two scores "
                        "side by side on its last axis (input1, then input2)"),
     "triplet_margin": (_triplet, "y_pred holds anchor, positive and negative embeddings side "
@@ -336,6 +338,7 @@ if TYPE_CHECKING:  # the classes just generated, as type checkers cannot see the
     class MarginRanking(ArraylossLoss): ...
     class MultilabelSoftMargin(ArraylossLoss): ...
     class MultiMargin(ArraylossLoss): ...
+    class MultilabelMargin(ArraylossLoss): ...
     class Dice(ArraylossLoss): ...
     class Tversky(ArraylossLoss): ...
     class Jaccard(ArraylossLoss): ...

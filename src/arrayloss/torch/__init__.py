@@ -48,6 +48,7 @@ from ._pytorch_margins import (
     CosineEmbeddingLoss,
     HingeEmbeddingLoss,
     MarginRankingLoss,
+    MultiLabelMarginLoss,
     MultiLabelSoftMarginLoss,
     MultiMarginLoss,
 )
@@ -56,8 +57,8 @@ from ._registered import RegisteredLoss, generated
 PYTORCH_MODULES = (
     BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CTCLoss, CrossEntropyLoss, GaussianNLLLoss,
     HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
-    MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss,
-    SoftMarginLoss, TripletMarginLoss,
+    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss,
+    SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 )
 for _cls in PYTORCH_MODULES:  # pickled and shown as arrayloss.torch.<name>
     _cls.__module__ = __name__
@@ -67,9 +68,9 @@ globals().update(_GENERATED)
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CosineEmbeddingLoss", "CrossEntropyLoss",
     "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "Loss",
-    "MSELoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "NLLLoss",
-    "PYTORCH_MODULES", "PoissonNLLLoss", "RegisteredLoss", "SmoothL1Loss", "SoftMarginLoss",
-    "TripletMarginLoss",
+    "MSELoss", "MarginRankingLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss", "NLLLoss", "PYTORCH_MODULES", "PoissonNLLLoss", "RegisteredLoss",
+    "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
     # the generated modules, sorted (written out for type checkers)
     "ArctanLoss", "CategoricalFocalLoss", "CategoricalHingeLoss", "CauchyLoss",
     "CharbonnierLoss", "ContrastiveLoss", "CosineSimilarityLoss", "DiceLoss", "FocalLoss",

@@ -9,7 +9,7 @@ from ._base import Loss, as_buffer
 from ._pytorch import _Elementwise
 
 __all__ = ["CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss",
-           "MultiLabelSoftMarginLoss", "MultiMarginLoss"]
+           "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss"]
 
 
 class HingeEmbeddingLoss(_Elementwise):
@@ -93,3 +93,16 @@ class MultiMarginLoss(Loss):
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.call(input.device, target, input, p=self.p, margin=self.margin,
                          class_weight=self.weight, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(Loss):
+    """``torch.nn.MultiLabelMarginLoss`` calling ``arrayloss.multilabel_margin(target,
+    input)``: ``target`` lists the target classes first, padded with -1."""
+
+    _loss = "multilabel_margin"
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.call(input.device, target, input, reduction=self.reduction)

@@ -26,7 +26,7 @@ HAS_PYTORCH_MODULE = frozenset({
     "categorical_crossentropy", "sparse_categorical_crossentropy", "negative_log_likelihood",
     "kl_divergence", "ctc", "triplet_margin", "poisson_nll", "gaussian_nll", "soft_margin",
     "hinge_embedding", "margin_ranking", "cosine_embedding", "multilabel_soft_margin",
-    "multi_margin",
+    "multi_margin", "multilabel_margin",
 })
 # Names that are not the loss's name in CamelCase plus "Loss".
 _NAMES = {"binary_focal_crossentropy": "FocalLoss",
