@@ -161,6 +161,21 @@ def ref_kld(p, q, from_logits=False):
     return terms.sum(-1)
 
 
+def ref_kld_log_target(log_p, q, from_logits=False, log_target=True):
+    return ref_kld(np.exp(log_p), q, from_logits=from_logits)
+
+
+def log_distributions(rng):
+    p, q = positive_distributions(rng)
+    return np.log(p), np.log(q)
+
+
+def log_distributions_with_zeros(rng):
+    p, q = distributions(rng)
+    with np.errstate(divide="ignore"):
+        return np.log(p), np.log(q)  # log p = -inf where p = 0: it contributes 0
+
+
 def ref_binary_focal(y, p, apply_class_balancing=False, alpha=0.25, gamma=2.0,
                      from_logits=False, label_smoothing=0.0):
     y = y * (1 - label_smoothing) + 0.5 * label_smoothing
@@ -215,6 +230,12 @@ case("categorical_hinge", onehot_logits, ref_categorical_hinge)
 # strictly positive targets of the "positive" row.
 case("kl_divergence", distributions, ref_kld, grad_inputs=(1,))
 case("kl_divergence", positive_distributions, ref_kld, label="positive")
+case("kl_divergence", log_distributions, ref_kld_log_target,
+     options={"log_target": True, "from_logits": True}, label="log targets")
+# log p = -inf: no finite difference there, so the gradient is checked on the logits only.
+case("kl_divergence", log_distributions_with_zeros, ref_kld_log_target,
+     options={"log_target": True, "from_logits": True}, label="log targets of zero",
+     grad_inputs=(1,), low_precision=False)
 case("binary_focal_crossentropy", binary_logits, ref_binary_focal,
      options={"from_logits": True, "apply_class_balancing": True, "alpha": 0.4,
               "gamma": 1.5, "label_smoothing": 0.1})

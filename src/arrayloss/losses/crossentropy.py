@@ -431,7 +431,8 @@ def _nll(xp: Any, labels: Any, y_pred: Any, *, ignore_index: Any, class_weight: 
 @define_loss("kl_divergence", family=CLASSIFICATION,
              aliases=("kld", "kullback_leibler_divergence"), kind="axis")
 def kl_divergence(
-    xp: Any, y_true: Any, y_pred: Any, *, from_logits: Flag = False, axis: tuple[int, ...]
+    xp: Any, y_true: Any, y_pred: Any, *, from_logits: Flag = False, log_target: Flag = False,
+    axis: tuple[int, ...],
 ) -> Any:
     r"""Kullback–Leibler divergence ``KL(y_true ‖ y_pred)`` over ``axis`` (default -1).
 
@@ -442,6 +443,9 @@ def kl_divergence(
     ``kl_divergence`` has a NaN gradient there); ``log q`` is floored at -100. Keras clips
     both ``p`` and ``q`` to ``[1e-7, 1]`` (so ``p = 0`` adds ``1e-7·log(1e-7/q)``).
     PyTorch's ``F.kl_div(log_q, p, reduction="batchmean")`` is the ``"mean"`` of this.
+    With ``log_target=True``, ``y_true`` holds ``log p`` (PyTorch's ``log_target=True``,
+    optax's ``kl_divergence_with_log_targets``): a class with ``log p = -inf`` contributes
+    0, where both of theirs give ``0·(-inf) = NaN``.
 
     >>> import array_api_strict as xp
     >>> import arrayloss
@@ -450,11 +454,15 @@ def kl_divergence(
     0.693147
     """
     log_q = categorical_logs(xp, y_pred, True, axis) if from_logits else log_probability(y_pred)
+    if log_target:
+        # p·(log p - log q) with p = exp(log p); times_log makes p = 0 contribute 0.
+        p = xp.exp(y_true)
+        return xp.sum(times_log(p, y_true) - times_log(p, log_q), axis=axis)
     return xp.sum(xlogy(y_true, y_true) - times_log(y_true, log_q), axis=axis)
 
 
 @kl_divergence.native("torch")
-def _kld_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
+def _kld_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, log_target: bool,
                axis: tuple[int, ...]) -> Any:
     # PyTorch's kl_div is xlogy(p, p) - p·log q, the formula's value wherever log q is
     # finite; "sum" over every element divided by the N samples is the mean of the
@@ -469,17 +477,18 @@ def _kld_torch(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
     scores, targets = _class_axis_first(y_pred, y_true, axis)
     samples = math.prod(scores.shape) // scores.shape[1 if scores.ndim > 1 else 0]
     log_q = functional.log_softmax(scores, dim=1 if scores.ndim > 1 else 0)
-    loss = functional.kl_div(log_q, targets, reduction="sum") / samples
+    loss = functional.kl_div(log_q, targets, reduction="sum", log_target=log_target) / samples
     return finite_or_formula(loss)
 
 
 @closed_form("kl_divergence", self_contained=True)
-def _kld(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool,
+def _kld(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, log_target: bool,
          axis: tuple[int, ...]) -> Iterator[Any]:
     # Σ p log p - Σ p log q: only the second term depends on y_pred.
+    p = xp.exp(y_true) if log_target else y_true
     if from_logits:
-        return through_classes(xp, y_pred, -y_true, None, True, axis)
-    return _kld_probabilities(xp, y_true, y_pred)
+        return through_classes(xp, y_pred, -p, None, True, axis)
+    return _kld_probabilities(xp, p, y_pred)
 
 
 def _kld_probabilities(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
