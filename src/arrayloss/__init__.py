@@ -14,10 +14,10 @@ from .core.registry import available, get
 from .losses.crossentropy import (
     binary_crossentropy,
     categorical_crossentropy,
-    kl_divergence,
     negative_log_likelihood,
     sparse_categorical_crossentropy,
 )
+from .losses.divergences import kl_divergence
 from .losses.embedding_margins import cosine_embedding, hinge_embedding, soft_margin
 from .losses.encoding import one_hot, to_categorical
 from .losses.focal import binary_focal_crossentropy, categorical_focal_crossentropy

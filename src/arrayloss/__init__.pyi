@@ -324,6 +324,7 @@ def kl_divergence(
     /,
     *,
     from_logits: bool = False,
+    log_target: bool = False,
     axis: int | tuple[int, ...] = -1,
     sample_weight: ArrayLike | None = None,
     mask: ArrayLike | None = None,

@@ -7,7 +7,7 @@ first and second derivative of the body with respect to the prediction, used by
 where a framework has one that is provably the same, its native kernel (``core/native.py``).
 
 Importing this package registers every loss, family by family (regression, robust,
-cross-entropy, focal, margin, PyTorch's two-class, ranking and multi-label margins,
+cross-entropy, divergences, focal, margin, PyTorch's two-class, ranking and multi-label margins,
 segmentation, metric learning, sequence, penalties); that is the order of
 ``arrayloss.available()`` and ``python -m arrayloss list``.
 """
@@ -19,6 +19,7 @@ from . import robust  # noqa: F401
 from . import general_robust  # noqa: F401
 from . import robust_named  # noqa: F401
 from . import crossentropy  # noqa: F401
+from . import divergences  # noqa: F401
 from . import focal  # noqa: F401
 from . import margin  # noqa: F401
 from . import embedding_margins  # noqa: F401
