@@ -9,7 +9,9 @@ has one or more *views*, the slices that mean something for it:
   the angle between two unit vectors);
 - binary classification against the logit (``from_logits=True``) and the probability of
   the true class; class-axis losses on a two-class slice (logits ``(z, 0)``, probabilities
-  ``(p, 1 - p)``); losses of raw scores (hinge) against the score;
+  ``(p, 1 - p)``); losses of raw scores (hinge) against the score; ``margin_ranking``
+  against the score difference, ``cosine_embedding`` against the angle of a similar and of
+  a dissimilar pair, ``multilabel_margin`` on a two-class slice;
 - the structured losses on a slice named on the figure: segmentation on a 4-pixel image
   predicted with one confidence, ``contrastive`` against the distance of a similar and of
   a dissimilar pair, ``triplet_margin`` against the anchor-negative distance, ``ntxent``
@@ -245,6 +247,26 @@ def views(name: str, options: dict[str, Any] | None = None,
                     xp, [s * xp.asarray(z) for s in sign])),
                 lambda z: _ones(z, *sign), {"from_logits": True}))
         return found
+    if name == "margin_ranking":
+        return [View("difference", "score difference x₁ − x₂ (y = 1, x₂ = 0)",
+                     _grid(-3.0, 3.0, points),
+                     lambda xp, d: (_const(xp, 1.0, d), xp.asarray(d), _const(xp, 0.0, d)),
+                     lambda d: np.ones_like(d))]
+    if name == "cosine_embedding":
+        def embeddings(y: float) -> Callable[[Any, Any], tuple[Any, ...]]:
+            return lambda xp, t: (_const(xp, y, t), _stack(
+                xp, [xp.cos(xp.asarray(t)), xp.sin(xp.asarray(t))]), _const(xp, [1.0, 0.0], t))
+
+        return [View(key, f"angle θ between x₁ = (cos θ, sin θ) and x₂ = (1, 0) ({key}, "
+                     f"y = {y:g})", _grid(0.0, math.pi, points), embeddings(y),
+                     lambda t: np.stack([-np.sin(t), np.cos(t)], axis=-1))
+                for key, y in (("similar", 1.0), ("dissimilar", -1.0))]
+    if name == "multilabel_margin":
+        return [View("score", "score margin z; ŷ = (z, 0), target list (0, −1)",
+                     _grid(-3.0, 3.0, points),
+                     lambda xp, z: (_const(xp, [0, -1], z, dtype=np.int64), _stack(
+                         xp, [xp.asarray(z), xp.zeros_like(xp.asarray(z))])),
+                     lambda z: _ones(z, 1.0, 0.0))]
     if name == "contrastive":
         def pair_of(y: float) -> Callable[[Any, Any], tuple[Any, ...]]:
             return lambda xp, d: (_const(xp, y, d), xp.asarray(d))
