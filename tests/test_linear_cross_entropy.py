@@ -304,3 +304,180 @@ def test_value_and_grad_refuses_the_per_token_reduction():
     labels, hidden, weight, _, _ = _data()
     with pytest.raises(ValueError, match="needs a scalar reduction"):
         linear_cross_entropy_value_and_grad(labels, hidden, weight, reduction="none")
+
+
+def _naive_sample_weight_grads(reduction, data, mask):
+    """The naive form through torch autograd: scce of the whole logits, with the gradient of
+    hidden, weight, bias and sample_weight."""
+    import torch
+
+    import arrayloss
+
+    labels, hidden, weight, bias, weights = data
+    tensors = [torch.tensor(x, requires_grad=True) for x in (hidden, weight, bias, weights)]
+    keep = torch.tensor(mask & (labels != IGNORE))
+    logits = tensors[0] @ tensors[1].T + tensors[2]
+    value = arrayloss.scce(torch.tensor(np.where(labels == IGNORE, 0, labels)), logits,
+                           from_logits=True, sample_weight=tensors[3], mask=keep,
+                           reduction=reduction)
+    value.backward()
+    return [t.grad.numpy() for t in tensors]
+
+
+@pytest.mark.parametrize("name", ["torch", "jax", "jax_jit"])
+@pytest.mark.parametrize("reduction", ["weighted_mean", "mean", "sum", "none",
+                                       "partial_weighted_mean"])
+def test_a_differentiable_sample_weight_gets_the_naive_forms_gradient(name, reduction):
+    """sample_weight is differentiable: its gradient (and hidden's, weight's, bias's) equals
+    the naive scce's; for "weighted_mean" it is (l_i - loss)/Σw, for "mean" l_i/N."""
+    data = _data(5)
+    labels, hidden, weight, bias, weights = data
+    mask = np.arange(N) != 7
+    cotangent = np.linspace(-1.0, 2.0, N)
+    options = {"ignore_index": IGNORE, "token_chunk_size": 4, "vocab_chunk_size": 3}
+
+    b = backend(name)
+    weighing = b.asarray(cotangent)
+
+    def loss(h, w, c, s):
+        out = linear_cross_entropy(labels, h, w, bias=c, sample_weight=s, mask=mask,
+                                   reduction=reduction, **options)
+        if reduction == "none":
+            return (out * weighing).sum()
+        if reduction.startswith("partial"):
+            import arrayloss
+
+            return arrayloss.combine_partials(*out)
+        return out
+
+    naive = {"none": "sum", "partial_weighted_mean": "weighted_mean"}.get(reduction, reduction)
+    expected = _naive_sample_weight_grads(naive, (labels, hidden, weight, bias,
+                                                  weights * (cotangent if reduction == "none"
+                                                             else 1)), mask)
+    if name == "torch":
+        import torch
+
+        tensors = [torch.tensor(x, requires_grad=True) for x in (hidden, weight, bias, weights)]
+        loss(*tensors).backward()
+        grads = [t.grad.numpy() for t in tensors]
+    else:
+        import jax
+
+        grad = jax.grad(loss, argnums=(0, 1, 2, 3))
+        grad = jax.jit(grad) if name == "jax_jit" else grad
+        grads = [np.asarray(g) for g in grad(*(b.asarray(x)
+                                              for x in (hidden, weight, bias, weights)))]
+    if reduction == "none":  # d/dw of Σ c·w·l is c·l: the naive gradient in (c·w), times c
+        expected[3] = expected[3] * cotangent
+    for got, want in zip(grads, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    # The closed forms, from the per-token losses.
+    per_token = linear_cross_entropy(labels, hidden, weight, bias=bias, reduction="none",
+                                     **options)
+    keep = mask & (labels != IGNORE)
+    losses = np.where(keep, per_token, 0.0)
+    if reduction in ("weighted_mean", "partial_weighted_mean"):
+        total = np.sum(weights * losses) / np.sum(weights * keep)
+        closed = np.where(keep, (losses - total) / np.sum(weights * keep), 0.0)
+    elif reduction == "mean":
+        closed = losses / keep.sum()
+    else:
+        closed = losses * (cotangent if reduction == "none" else 1.0)
+    np.testing.assert_allclose(grads[3], closed, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("fullgraph", [False, True], ids=["graph breaks", "fullgraph"])
+@pytest.mark.parametrize("reduction", ["weighted_mean", "none"])
+def test_torch_compile_gives_the_eager_value_and_gradients(fullgraph, reduction):
+    """torch.compile (AOTAutograd, which traces the autograd.Function's forward and
+    backward) of a function calling linear_cross_entropy: the value and the gradients of
+    hidden, weight, bias and sample_weight are eager's."""
+    import torch
+
+    labels, *floats = _data(6)
+    labels = torch.tensor(labels)
+
+    def loss(h, w, c, s):
+        out = linear_cross_entropy(labels, h, w, bias=c, sample_weight=s,
+                                   ignore_index=IGNORE, reduction=reduction,
+                                   token_chunk_size=4, vocab_chunk_size=3)
+        return out.sum()
+
+    def run(fn):
+        tensors = [torch.tensor(x, requires_grad=True) for x in floats]
+        value = fn(*tensors)
+        value.backward()
+        return [value.detach().numpy()] + [t.grad.numpy() for t in tensors]
+
+    torch._dynamo.reset()
+    eager = run(loss)  # first, outside the compiled region (see the next test)
+    compiled = run(torch.compile(loss, fullgraph=fullgraph, backend="aot_eager"))
+    for got, want in zip(compiled, eager, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+COMPILE_ORDER = """
+import sys
+if sys.argv[1] == "torch first":
+    import torch
+import arrayloss
+if sys.argv[1] != "torch first":
+    assert "torch" not in sys.modules  # arrayloss imports no framework
+import torch
+
+y = torch.tensor([0, 1, 2])
+h = torch.randn(3, 2, requires_grad=True)
+w = torch.randn(4, 2, requires_grad=True)
+
+def loss(y, h, w):
+    return arrayloss.linear_cross_entropy(y, h, w)
+
+def compiled(fullgraph):
+    torch._dynamo.reset()
+    return torch.compile(loss, fullgraph=fullgraph, backend="eager")(y, h, w)
+
+if sys.argv[1] == "torch first":
+    # The autograd.Function was built when arrayloss was imported: fullgraph from the start.
+    assert torch.allclose(compiled(True), loss(y, h, w))
+else:
+    # Built at the first call, here inside the trace: Dynamo cannot trace a class definition.
+    try:
+        compiled(True)
+    except torch._dynamo.exc.Unsupported as error:
+        assert "__build_class__" in str(error), error
+    else:
+        raise AssertionError("fullgraph=True traced a class definition")
+    assert torch.allclose(compiled(False), loss(y, h, w))  # a graph break, then built
+    assert torch.allclose(compiled(True), loss(y, h, w))
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("order", ["torch first", "arrayloss first"])
+def test_torch_compile_fullgraph_needs_the_function_built_outside_the_trace(order):
+    """fullgraph=True works from the first call when torch is imported before arrayloss;
+    otherwise after the first call outside fullgraph (eager, or a graph-breaking compile)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", COMPILE_ORDER, order], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["grad", "jit"])
+def test_jax_grad_in_hidden_alone_with_numpy_weight_and_bias(jit):
+    """The arguments not differentiated are NumPy arrays: the custom_vjp's forward receives
+    them (and hidden's primal) NumPy-backed, and still runs in JAX."""
+    import jax
+
+    labels, hidden, weight, bias, weights = data = _data(7)
+    expected = _reference_grads(data, "weighted_mean", {})[0]
+    grad = jax.grad(lambda h: linear_cross_entropy(
+        labels, h, weight, bias=bias, sample_weight=weights, ignore_index=IGNORE,
+        reduction="weighted_mean", token_chunk_size=4))
+    grad = jax.jit(grad) if jit else grad
+    jax.config.update("jax_enable_x64", True)  # as the backends of the other tests
+    got = grad(hidden)  # NumPy, as jax.grad accepts
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-10, atol=1e-12)

@@ -7,11 +7,21 @@ reduction each token's factor is known in the forward, so the forward computes t
 at once and the backward only scales it by the incoming cotangent; for ``"none"`` the factor
 is the cotangent itself, so the backward recomputes. The frameworks are imported only when
 their arrays are passed.
+
+Each token's ``scale`` gets its gradient too, ``m·l`` (times the cotangent): the framework
+carries it through ``scale``'s own computation from ``sample_weight`` (``w·m/Σw·m`` for
+``"weighted_mean"``), so a differentiable ``sample_weight`` gets the naive form's gradient.
+
+Under ``torch.compile`` the ``autograd.Function`` is traced like any other, ``fullgraph=True``
+included, once its class exists: Dynamo cannot trace a class definition. It is built when
+this module is imported after torch, or at the first call outside a compiled region;
+otherwise the first compiled call breaks the graph there (``fullgraph=True`` raises).
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +37,24 @@ def _weighted(xp: Any, losses: Any, scale: Any, keep: Any) -> Any:
     return xp.where(keep, scale * losses, xp.zeros_like(losses))
 
 
-@functools.cache
+def _kept(xp: Any, losses: Any, keep: Any) -> Any:
+    """``m·l`` per token, flat: the gradient of ``Σ scale·m·l`` in ``scale``."""
+    losses = xp.reshape(losses, (-1,))
+    return xp.where(keep, losses, xp.zeros_like(losses))
+
+
+# The autograd.Function's class, built once. Not functools.cache: Dynamo ignores the cache
+# and would trace the class definition at every compilation.
+_TORCH_FUNCTION: list[Any] = []
+
+
 def _torch_function() -> Any:
+    if not _TORCH_FUNCTION:
+        _TORCH_FUNCTION.append(_build_torch_function())
+    return _TORCH_FUNCTION[0]
+
+
+def _build_torch_function() -> Any:
     import torch  # ok: the caller passed torch tensors
 
     class BlockedLoss(torch.autograd.Function):  # ok: torch imported lazily, for its tensors
@@ -39,25 +65,28 @@ def _torch_function() -> Any:
             xp = problem.xp
             ctx.make, ctx.per_token = make, per_token
             if per_token:
-                ctx.save_for_backward(hidden, weight, bias, labels, scale, keep)
-                return _weighted(xp, problem.losses(), scale, keep)
+                losses = problem.losses()
+                ctx.save_for_backward(hidden, weight, bias, labels, scale, keep,
+                                      _kept(xp, losses, keep))
+                return _weighted(xp, losses, scale, keep)
             losses, grads = problem.losses_and_gradients(scale)
-            ctx.grads = grads
+            ctx.grads = (*grads, _kept(xp, losses, keep))
             return xp.sum(_weighted(xp, losses, scale, keep))
 
         @staticmethod
         def backward(ctx: Any, *cotangents: Any) -> Any:
             (cotangent,) = cotangents
             if ctx.per_token:
-                hidden, weight, bias, labels, scale, keep = ctx.saved_tensors
+                hidden, weight, bias, labels, scale, keep, losses = ctx.saved_tensors
                 problem = ctx.make(labels, hidden, weight, bias)
                 _, grads = problem.losses_and_gradients(
                     torch.where(keep, cotangent * scale, torch.zeros_like(scale)))
+                d_scale = cotangent * losses
             else:
-                grads = tuple(None if g is None else g * cotangent for g in ctx.grads)
+                *grads, d_scale = (None if g is None else g * cotangent for g in ctx.grads)
                 ctx.grads = None
             d_hidden, d_weight, d_bias = grads
-            return d_hidden, d_weight, d_bias, None, None, None, None, None
+            return d_hidden, d_weight, d_bias, None, d_scale, None, None, None
 
     return BlockedLoss
 
@@ -73,31 +102,45 @@ def _jax_function() -> Any:
     import jax  # ok: the caller passed JAX arrays
     import jax.numpy as jnp  # ok: same
 
+    def as_jax(*arrays: Any) -> tuple[Any, ...]:
+        # The primals of an argument not differentiated may arrive as NumPy-backed arrays
+        # (jax's TypedNdArray, an ndarray): the problem would run in NumPy, and its
+        # lax.scan over traced token blocks would fail. jnp.asarray passes jax arrays through.
+        return tuple(None if x is None else jnp.asarray(x) for x in arrays)
+
     @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
     def blocked(make: Make, per_token: bool, labels: Any, hidden: Any, weight: Any,
                 bias: Any, scale: Any, keep: Any) -> Any:
+        labels, hidden, weight, bias, scale, keep = as_jax(labels, hidden, weight, bias,
+                                                           scale, keep)
         problem = make(labels, hidden, weight, bias)
         weighted = _weighted(problem.xp, problem.losses(), scale, keep)
         return weighted if per_token else jnp.sum(weighted)
 
     def forward(make: Make, per_token: bool, labels: Any, hidden: Any, weight: Any,
                 bias: Any, scale: Any, keep: Any) -> Any:
+        labels, hidden, weight, bias, scale, keep = as_jax(labels, hidden, weight, bias,
+                                                           scale, keep)
         problem = make(labels, hidden, weight, bias)
         if per_token:
-            weighted = _weighted(problem.xp, problem.losses(), scale, keep)
-            return weighted, (labels, hidden, weight, bias, scale, keep)
+            losses = problem.losses()
+            weighted = _weighted(problem.xp, losses, scale, keep)
+            return weighted, (labels, hidden, weight, bias, scale, keep,
+                              _kept(problem.xp, losses, keep))
         losses, grads = problem.losses_and_gradients(scale, _scan_token_loop)
-        return jnp.sum(_weighted(problem.xp, losses, scale, keep)), grads
+        return (jnp.sum(_weighted(problem.xp, losses, scale, keep)),
+                (*grads, _kept(problem.xp, losses, keep)))
 
     def backward(make: Make, per_token: bool, residual: Any, cotangent: Any) -> Any:
         if per_token:
-            labels, hidden, weight, bias, scale, keep = residual
+            labels, hidden, weight, bias, scale, keep, losses = residual
             _, grads = make(labels, hidden, weight, bias).losses_and_gradients(
                 jnp.where(keep, cotangent * scale, jnp.zeros_like(scale)), _scan_token_loop)
-        else:
-            grads = tuple(None if g is None else g * cotangent for g in residual)
+            d_scale = (cotangent * losses).astype(scale.dtype)  # sample_weight's dtype
+        else:  # the scale of a scalar reduction is in the losses' dtype
+            *grads, d_scale = (None if g is None else g * cotangent for g in residual)
         d_hidden, d_weight, d_bias = grads
-        return None, d_hidden, d_weight, d_bias, None, None
+        return None, d_hidden, d_weight, d_bias, d_scale, None
 
     blocked.defvjp(forward, backward)
     return blocked
@@ -137,3 +180,7 @@ def jax_blocked(make: Make, per_token: bool, labels: Any, hidden: Any, weight: A
                 bias: Any, scale: Any, keep: Any) -> Any:
     """The JAX form of :func:`torch_blocked`; traces under ``jax.jit``."""
     return _jax_function()(make, per_token, labels, hidden, weight, bias, scale, keep)
+
+
+if "torch" in sys.modules:  # torch already imported: build the Function outside any trace
+    _torch_function()
