@@ -12,16 +12,14 @@ Each token's ``scale`` gets its gradient too, ``m·l`` (times the cotangent): th
 carries it through ``scale``'s own computation from ``sample_weight`` (``w·m/Σw·m`` for
 ``"weighted_mean"``), so a differentiable ``sample_weight`` gets the naive form's gradient.
 
-Under ``torch.compile`` the ``autograd.Function`` is traced like any other, ``fullgraph=True``
-included, once its class exists: Dynamo cannot trace a class definition. It is built when
-this module is imported after torch, or at the first call outside a compiled region;
-otherwise the first compiled call breaks the graph there (``fullgraph=True`` raises).
+Under ``torch.compile`` the ``autograd.Function`` is traced like any other, forward and
+backward, ``fullgraph=True`` included (its class is built outside the trace: see
+``__getattr__``).
 """
 
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -43,18 +41,19 @@ def _kept(xp: Any, losses: Any, keep: Any) -> Any:
     return xp.where(keep, losses, xp.zeros_like(losses))
 
 
-# The autograd.Function's class, built once. Not functools.cache: Dynamo ignores the cache
-# and would trace the class definition at every compilation.
-_TORCH_FUNCTION: list[Any] = []
+def __getattr__(name: str) -> Any:
+    """``TorchBlockedLoss``: the ``torch.autograd.Function``, built at its first lookup.
+
+    Looked up as an attribute of this module, not called: under ``torch.compile``, Dynamo
+    runs a module's ``__getattr__`` for real (it cannot trace the class definition), so the
+    class is built outside the trace and ``fullgraph=True`` holds from the first call."""
+    if name == "TorchBlockedLoss":
+        return _torch_function()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+@functools.cache
 def _torch_function() -> Any:
-    if not _TORCH_FUNCTION:
-        _TORCH_FUNCTION.append(_build_torch_function())
-    return _TORCH_FUNCTION[0]
-
-
-def _build_torch_function() -> Any:
     import torch  # ok: the caller passed torch tensors
 
     class BlockedLoss(torch.autograd.Function):  # ok: torch imported lazily, for its tensors
@@ -94,7 +93,10 @@ def _build_torch_function() -> Any:
 def torch_blocked(make: Make, per_token: bool, labels: Any, hidden: Any, weight: Any,
                   bias: Any, scale: Any, keep: Any) -> Any:
     """``Σ scale·loss`` (or ``scale·loss`` per token) with the blocked backward."""
-    return _torch_function().apply(hidden, weight, bias, labels, scale, keep, make, per_token)
+    from . import blocked_autodiff  # this module, for its __getattr__ (see there)
+
+    return blocked_autodiff.TorchBlockedLoss.apply(hidden, weight, bias, labels, scale, keep,
+                                                   make, per_token)
 
 
 @functools.cache
@@ -180,7 +182,3 @@ def jax_blocked(make: Make, per_token: bool, labels: Any, hidden: Any, weight: A
                 bias: Any, scale: Any, keep: Any) -> Any:
     """The JAX form of :func:`torch_blocked`; traces under ``jax.jit``."""
     return _jax_function()(make, per_token, labels, hidden, weight, bias, scale, keep)
-
-
-if "torch" in sys.modules:  # torch already imported: build the Function outside any trace
-    _torch_function()

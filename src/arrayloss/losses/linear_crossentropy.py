@@ -75,10 +75,8 @@ def linear_cross_entropy(
     :func:`linear_cross_entropy_value_and_grad` returns them on every backend.
     A differentiable ``sample_weight`` gets the naive form's gradient under both (for
     ``"weighted_mean"`` ``(ℓ_i - loss)/Σw``, for ``"mean"`` ``ℓ_i/N``); ``mask`` is a constant.
-    Under ``torch.compile`` the backward is traced like the forward; ``fullgraph=True`` works
-    once the ``autograd.Function`` exists: from the first call when torch is imported before
-    arrayloss, otherwise after the first call outside ``fullgraph`` (the first compiled call
-    would trace its class definition, which Dynamo cannot).
+    Under ``torch.compile`` the backward is traced like the forward, ``fullgraph=True``
+    included.
 
     Vocabulary-parallel: when each worker holds rows ``[vocab_start, vocab_start + V_k)`` of
     ``weight``, pass ``all_reduce_max`` and ``all_reduce_sum`` (functions from an array to its
