@@ -148,6 +148,8 @@ def _torch_checks():
         ("l1_loss", F.l1_loss(t(p), t(y)), {}, (y, p)),
         ("L1Loss", nn.L1Loss()(t(p), t(y)), {}, (y, p)),
         ("HuberLoss", nn.HuberLoss(delta=0.5)(t(p), t(y)), {"delta": 0.5}, (y, p)),
+        ("smooth_l1_loss", F.smooth_l1_loss(t(p), t(y), beta=0.5), {"beta": 0.5}, (y, p)),
+        ("SmoothL1Loss", nn.SmoothL1Loss()(t(p), t(y)), {}, (y, p)),
         ("binary_cross_entropy", F.binary_cross_entropy(t(prob), t(y01)), {}, (y01, prob)),
         ("BCELoss", nn.BCELoss()(t(prob), t(y01)), {}, (y01, prob)),
         ("binary_cross_entropy_with_logits",
@@ -199,6 +201,10 @@ def _optax_checks():
             ("sigmoid_focal_loss", optax.losses.sigmoid_focal_loss(j(z), j(y01)), each,
              (y01, z)),
             ("hinge_loss", optax.losses.hinge_loss(j(z), j(signs)), each, (signs, z)),
+            ("kl_divergence_with_log_targets", optax.losses.kl_divergence_with_log_targets(
+                jax.nn.log_softmax(j(z)), j(np.log(soft))), none, (np.log(soft), z)),
+            ("poly_loss_cross_entropy", optax.losses.poly_loss_cross_entropy(
+                j(z), j(soft), epsilon=1.5), {**none, "epsilon": 1.5}, (soft, z)),
             ("dice_loss", optax.losses.dice_loss(j(zc), j(onehot)), none, (onehot, zc)),
             ("dice_loss", optax.losses.dice_loss(j(zc), j(onehot), alpha=0.3, beta=0.7,
                                                  smooth=0.5, ignore_background=True),
@@ -239,7 +245,21 @@ def _keras_checks():
     ]
 
 
-CHECKS = {"PyTorch": _torch_checks, "optax": _optax_checks, "Keras": _keras_checks}
+def _sklearn_checks():
+    import sklearn.metrics as M
+
+    y = RNG.uniform(0.1, 4.0, 12)
+    mu = RNG.uniform(0.2, 3.0, 12)
+    return [
+        ("mean_tweedie_deviance", M.mean_tweedie_deviance(y, mu, power=1.5), {"power": 1.5},
+         (y, mu)),
+        ("mean_poisson_deviance", M.mean_poisson_deviance(y, mu), {}, (y, mu)),
+        ("mean_gamma_deviance", M.mean_gamma_deviance(y, mu), {}, (y, mu)),
+    ]
+
+
+CHECKS = {"PyTorch": _torch_checks, "optax": _optax_checks, "Keras": _keras_checks,
+          "scikit-learn": _sklearn_checks}
 
 
 @pytest.mark.parametrize("framework", CHECKS)
@@ -248,7 +268,7 @@ def test_mapped_names_give_the_frameworks_numbers(framework):
     for name, theirs, options, arrays in checks:
         ours = arrayloss.get(name, **options)(*arrays)
         theirs = np.asarray(theirs, dtype=np.float64)
-        rtol = 1e-12 if framework == "PyTorch" else 2e-5  # float32 on JAX
+        rtol = 2e-5 if framework in ("optax", "Keras") else 1e-12  # float32 on JAX
         np.testing.assert_allclose(np.asarray(ours), theirs, rtol=rtol, atol=rtol,
                                    err_msg=name)
     names = {m.name for m in framework_names.MAPPED if m.frameworks == framework}

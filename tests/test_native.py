@@ -18,7 +18,7 @@ WITH_KERNELS = [e.name for e in entries()
 
 
 def test_the_common_losses_have_a_torch_kernel():
-    assert set(WITH_KERNELS) == {"mean_squared_error", "mean_absolute_error", "huber",
+    assert set(WITH_KERNELS) == {"mean_squared_error", "mean_absolute_error", "huber", "smooth_l1",
                                  "binary_crossentropy", "binary_focal_crossentropy",
                                  "categorical_crossentropy", "sparse_categorical_crossentropy",
                                  "negative_log_likelihood", "kl_divergence"}
@@ -65,8 +65,8 @@ def test_switch_runs_the_formula_with_the_same_value_and_gradient(name):
         out.backward()
         results.append((out.detach(), x.grad, _graph_ops(out)))
     (native, native_grad, native_op), (formula, formula_grad, formula_op) = results
-    kernel_nodes = ("MseLoss", "AbsBackward", "HuberLoss", "NllLoss", "BinaryCrossEntropy",
-                    "LogSoftmaxBackward")
+    kernel_nodes = ("MseLoss", "AbsBackward", "HuberLoss", "SmoothL1Loss", "NllLoss",
+                    "BinaryCrossEntropy", "LogSoftmaxBackward")
     assert any(k in native_op for k in kernel_nodes), native_op  # the kernel's own node
     assert not any(k in formula_op for k in kernel_nodes), formula_op
     torch.testing.assert_close(native, formula, rtol=1e-12, atol=1e-12)

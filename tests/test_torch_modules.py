@@ -436,7 +436,7 @@ def test_autocast_bfloat16():
      "MSELoss: reduction must be one of 'none', 'mean', 'sum'; got 'avg'"),
     (lambda: at.KLDivLoss(reduction="weighted_mean"), ValueError, "'batchmean'"),
     (lambda: at.HuberLoss(delta=-1.0), ValueError, "HuberLoss: .*delta"),
-    (lambda: at.SmoothL1Loss(beta=-0.5), ValueError, "beta must be a number >= 0; got -0.5"),
+    (lambda: at.SmoothL1Loss(beta=-0.5), ValueError, "SmoothL1Loss: beta must be in"),
     (lambda: at.CrossEntropyLoss(label_smoothing=1.5), ValueError,
      "CrossEntropyLoss: .*label_smoothing"),
     (lambda: at.KLDivLoss(log_target="yes"), TypeError, "log_target must be a bool"),

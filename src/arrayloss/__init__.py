@@ -17,10 +17,15 @@ from .losses.crossentropy import (
     negative_log_likelihood,
     sparse_categorical_crossentropy,
 )
-from .losses.divergences import kl_divergence
+from .losses.deviance import gamma_deviance, poisson_deviance, tweedie_deviance
+from .losses.divergences import generalized_kl_divergence, kl_divergence
 from .losses.embedding_margins import cosine_embedding, hinge_embedding, soft_margin
 from .losses.encoding import one_hot, to_categorical
-from .losses.focal import binary_focal_crossentropy, categorical_focal_crossentropy
+from .losses.focal import (
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+    poly_crossentropy,
+)
 from .losses.general_robust import general_robust, general_robust_nll
 from .losses.linear_crossentropy import (
     linear_cross_entropy,
@@ -41,7 +46,7 @@ from .losses.regression import (
     poisson,
     poisson_nll,
 )
-from .losses.robust import huber, log_cosh, quantile, tukey_biweight
+from .losses.robust import huber, log_cosh, quantile, smooth_l1, tukey_biweight
 from .losses.robust_named import arctan, cauchy, charbonnier, geman_mcclure, soft_l1, welsch
 from .losses.segmentation import dice, jaccard, tversky
 from .losses.sequence import ctc
@@ -72,6 +77,9 @@ nll = negative_log_likelihood
 kld = kullback_leibler_divergence = kl_divergence
 focal = binary_focal = binary_focal_crossentropy
 categorical_focal = categorical_focal_crossentropy
+tweedie = tweedie_deviance
+i_divergence = generalized_kl_divergence
+poly_loss = poly1 = poly_crossentropy
 
 __version__ = "0.1.0"
 
@@ -93,8 +101,8 @@ __all__ = [
     "categorical_hinge",
     "cauchy",
     "cce",
-    "combine_partials",
     "charbonnier",
+    "combine_partials",
     "contrastive",
     "cosine_embedding",
     "cosine_proximity",
@@ -104,10 +112,12 @@ __all__ = [
     "dice",
     "elastic_net",
     "focal",
+    "gamma_deviance",
     "gaussian_nll",
     "geman_mcclure",
     "general_robust",
     "general_robust_nll",
+    "generalized_kl_divergence",
     "get",
     "gradient",
     "has_closed_form",
@@ -116,6 +126,7 @@ __all__ = [
     "hinge_embedding",
     "huber",
     "huber_loss",
+    "i_divergence",
     "info_nce",
     "iou",
     "jaccard",
@@ -125,9 +136,9 @@ __all__ = [
     "l1",
     "l1_l2",
     "l2",
+    "leclerc",
     "linear_cross_entropy",
     "linear_cross_entropy_value_and_grad",
-    "leclerc",
     "log_cosh",
     "logcosh",
     "logloss",
@@ -152,10 +163,15 @@ __all__ = [
     "pinball",
     "pinball_loss",
     "poisson",
+    "poisson_deviance",
     "poisson_nll",
+    "poly1",
+    "poly_crossentropy",
+    "poly_loss",
     "pseudo_huber",
     "quantile",
     "scce",
+    "smooth_l1",
     "soft_l1",
     "soft_margin",
     "sparse_categorical_crossentropy",
@@ -166,6 +182,8 @@ __all__ = [
     "tukey",
     "tukey_biweight",
     "tversky",
+    "tweedie",
+    "tweedie_deviance",
     "value_and_gradient",
     "welsch",
 ]

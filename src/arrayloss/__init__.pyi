@@ -215,6 +215,17 @@ def dice(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def gamma_deviance(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def gaussian_nll(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -262,6 +273,18 @@ def general_robust_nll(
     alpha: Any = 1.0,
     scale: Any = 1.0,
     axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def generalized_kl_divergence(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    log_input: bool = False,
+    axis: int | tuple[int, ...] = -1,
     sample_weight: ArrayLike | None = None,
     mask: ArrayLike | None = None,
     reduction: Reduction = "mean",
@@ -474,6 +497,17 @@ def poisson(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def poisson_deviance(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def poisson_nll(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -488,12 +522,37 @@ def poisson_nll(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def poly_crossentropy(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    epsilon: float = 2.0,
+    from_logits: bool = False,
+    axis: int | tuple[int, ...] = -1,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def quantile(
     y_true: ArrayLike,
     y_pred: ArrayLike,
     /,
     *,
     q: float = 0.5,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def smooth_l1(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    beta: float = 1.0,
     axis: int | tuple[int, ...] | None = None,
     sample_weight: ArrayLike | None = None,
     mask: ArrayLike | None = None,
@@ -594,6 +653,18 @@ def tversky(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def tweedie_deviance(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    power: float = 0.0,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def welsch(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -616,6 +687,7 @@ cce = categorical_crossentropy
 cosine_proximity = cosine_similarity
 focal = binary_focal_crossentropy
 huber_loss = huber
+i_divergence = generalized_kl_divergence
 info_nce = ntxent
 iou = jaccard
 kld = kl_divergence
@@ -631,10 +703,13 @@ msle = mean_squared_logarithmic_error
 nll = negative_log_likelihood
 pinball = quantile
 pinball_loss = quantile
+poly1 = poly_crossentropy
+poly_loss = poly_crossentropy
 pseudo_huber = charbonnier
 scce = sparse_categorical_crossentropy
 triplet = triplet_margin
 tukey = tukey_biweight
+tweedie = tweedie_deviance
 
 __all__ = [
     "BoostingObjective",
@@ -665,10 +740,12 @@ __all__ = [
     "dice",
     "elastic_net",
     "focal",
+    "gamma_deviance",
     "gaussian_nll",
     "geman_mcclure",
     "general_robust",
     "general_robust_nll",
+    "generalized_kl_divergence",
     "get",
     "gradient",
     "has_closed_form",
@@ -677,6 +754,7 @@ __all__ = [
     "hinge_embedding",
     "huber",
     "huber_loss",
+    "i_divergence",
     "info_nce",
     "iou",
     "jaccard",
@@ -713,10 +791,15 @@ __all__ = [
     "pinball",
     "pinball_loss",
     "poisson",
+    "poisson_deviance",
     "poisson_nll",
+    "poly1",
+    "poly_crossentropy",
+    "poly_loss",
     "pseudo_huber",
     "quantile",
     "scce",
+    "smooth_l1",
     "soft_l1",
     "soft_margin",
     "sparse_categorical_crossentropy",
@@ -727,6 +810,8 @@ __all__ = [
     "tukey",
     "tukey_biweight",
     "tversky",
+    "tweedie",
+    "tweedie_deviance",
     "value_and_gradient",
     "welsch",
 ]

@@ -53,9 +53,12 @@ SWEEP_BY_LOSS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "binary_focal_crossentropy": ("gamma", (0.0, 1.0, 2.0, 5.0)),
     "categorical_focal_crossentropy": ("gamma", (0.0, 1.0, 2.0, 5.0)),
     "tversky": ("alpha", (0.3, 0.5, 0.7)),
+    "tweedie_deviance": ("power", (0.0, 1.0, 1.5, 2.0, 3.0)),
+    "poly_crossentropy": ("epsilon", (-1.0, 0.0, 1.0, 2.0)),
 }
 SWEEP_BY_OPTION: dict[str, tuple[Any, ...]] = {
     "delta": (0.5, 1.0, 2.0),
+    "beta": (0.5, 1.0, 2.0),
     "q": (0.1, 0.5, 0.9),
     "c": (2.0, 4.685),
     "alpha": (-2.0, 0.0, 1.0, 2.0),
@@ -153,6 +156,11 @@ def views(name: str, options: dict[str, Any] | None = None,
     logits = "from_logits" in spec.options
     pair = inputs[:2] == ("y_true", "y_pred")
 
+    if name in ("tweedie_deviance", "poisson_deviance", "gamma_deviance"):
+        y = 2.0  # a positive target, the mean ŷ > 0 on the x axis
+        return [View("prediction", "mean ŷ (y = 2)", _grid(0.1, 6.0, points),
+                     lambda xp, x: (_const(xp, y, x), xp.asarray(x)),
+                     lambda x: np.ones_like(x))]
     if name in ("poisson", "poisson_nll"):
         y = 2.0
         if opts.get("log_input"):

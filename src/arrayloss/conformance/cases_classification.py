@@ -245,3 +245,41 @@ case("categorical_focal_crossentropy", onehot_probs, ref_categorical_focal,
      options={"gamma": 3.0, "label_smoothing": 0.1})
 case("categorical_focal_crossentropy", onehot_huge, ref_categorical_focal,
      options={"from_logits": True}, label="huge", smooth=False)
+
+
+def ref_generalized_kld(p, q, log_input=False):
+    lq = q if log_input else _log(q)
+    q = np.exp(q) if log_input else q
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p == 0, 0.0, p * (np.log(p) - lq))
+    return (terms - p + q).sum(-1)
+
+
+def measures(rng):
+    p = rng.uniform(0.0, 2.0, SHAPE)
+    p[:, 0] = 0.0  # p = 0 contributes q
+    return p, rng.uniform(0.1, 3.0, SHAPE)
+
+
+def positive_measures(rng):
+    return rng.uniform(0.1, 2.0, SHAPE), rng.uniform(0.1, 3.0, SHAPE)
+
+
+def ref_poly(y, p, epsilon=2.0, from_logits=False):
+    lp = _log_softmax(p) if from_logits else _log(p / p.sum(-1, keepdims=True))
+    with np.errstate(invalid="ignore"):
+        cross_entropy = -np.where(y == 0, 0.0, y * lp).sum(-1)
+    return cross_entropy + epsilon * (y * (1 - np.exp(lp))).sum(-1)
+
+
+case("generalized_kl_divergence", measures, ref_generalized_kld, grad_inputs=(1,))
+case("generalized_kl_divergence", positive_measures, ref_generalized_kld, label="positive")
+case("generalized_kl_divergence", lambda rng: (lambda p, q: (p, np.log(q)))(
+    *positive_measures(rng)), ref_generalized_kld, options={"log_input": True},
+     label="log input")
+case("poly_crossentropy", onehot_logits, ref_poly, options={"from_logits": True})
+case("poly_crossentropy", onehot_logits, ref_poly, options={"from_logits": True,
+                                                           "epsilon": -0.5}, label="epsilon -0.5")
+case("poly_crossentropy", onehot_huge, ref_poly, options={"from_logits": True}, label="huge",
+     smooth=False)
+case("poly_crossentropy", positive_distributions, ref_poly, label="soft probabilities")

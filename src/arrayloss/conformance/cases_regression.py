@@ -175,3 +175,75 @@ case("poisson", lambda rng: (np.zeros(SHAPE), rng.uniform(0.2, 3.0, size=SHAPE))
      label="zero_counts")
 case("cosine_similarity", lambda rng: (lambda y: (y, 2.5 * y))(rng.normal(size=SHAPE)),
      ref_cosine, label="parallel")
+
+
+def ref_tweedie(y, p, power=0.0):
+    # scikit-learn's unit deviance, written out (float64; the cases keep y/ŷ away from 1,
+    # where its terms cancel).
+    if power == 0:
+        dev = (y - p) ** 2
+    elif power == 1:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = 2 * (np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / p), 0.0) - y + p)
+    elif power == 2:
+        dev = 2 * (np.log(p / y) + y / p - 1)
+    else:
+        positive = np.maximum(y, 0.0) if power < 0 else y
+        dev = 2 * (positive ** (2 - power) / ((1 - power) * (2 - power))
+                   - y * p ** (1 - power) / (1 - power) + p ** (2 - power) / (2 - power))
+    return _last(dev)
+
+
+def ref_poisson_deviance(y, p):
+    return ref_tweedie(y, p, power=1.0)
+
+
+def ref_gamma_deviance(y, p):
+    return ref_tweedie(y, p, power=2.0)
+
+
+def _counts_and_means(rng: np.random.Generator):
+    return rng.poisson(2.0, size=SHAPE).astype(float), rng.uniform(0.2, 3.0, size=SHAPE)
+
+
+def _positive_and_means(rng: np.random.Generator):
+    return rng.uniform(0.1, 4.0, size=SHAPE), rng.uniform(0.2, 3.0, size=SHAPE)
+
+
+def _near_means(rng: np.random.Generator):
+    # y within 1e-3 of ŷ: where the direct form's terms cancel (the series takes over).
+    mean = rng.uniform(0.5, 2.0, size=SHAPE)
+    return mean * (1 + 1e-3 * rng.uniform(-1, 1, size=SHAPE)), mean
+
+
+# y/ŷ kept away from 1 by the rows above except "near_mean", whose reference is the series
+# itself in float64 (the direct form loses 6 of its 16 digits there, within the tolerance).
+case("tweedie_deviance", _pair, ref_tweedie, label="normal (power 0)")
+case("tweedie_deviance", lambda rng: (rng.normal(size=SHAPE), rng.uniform(0.2, 3.0, SHAPE)),
+     ref_tweedie, options={"power": -1.0}, label="power -1", smooth=False)
+case("tweedie_deviance", _positive_and_means, ref_tweedie, options={"power": 1.5})
+case("tweedie_deviance", _counts_and_means, ref_tweedie, options={"power": 1.5},
+     label="zero counts", grad_inputs=(1,))
+case("tweedie_deviance", _positive_and_means, ref_tweedie, options={"power": 3.0})
+case("tweedie_deviance", _near_means, ref_tweedie, options={"power": 1.5}, label="near_mean",
+     low_precision=False)
+case("poisson_deviance", _positive_and_means, ref_poisson_deviance)
+case("poisson_deviance", _counts_and_means, ref_poisson_deviance, label="zero counts",
+     grad_inputs=(1,))
+case("poisson_deviance", _near_means, ref_poisson_deviance, label="near_mean",
+     low_precision=False)
+case("gamma_deviance", _positive_and_means, ref_gamma_deviance)
+case("gamma_deviance", _near_means, ref_gamma_deviance, label="near_mean", low_precision=False)
+
+
+def ref_smooth_l1(y, p, beta=1.0):
+    e = np.abs(p - y)
+    if beta == 0:
+        return _last(e)
+    return _last(np.where(e <= beta, 0.5 * e**2 / beta, e - 0.5 * beta))
+
+
+case("smooth_l1", _pair, ref_smooth_l1)
+case("smooth_l1", lambda rng: (rng.normal(size=SHAPE), 3 * rng.normal(size=SHAPE)),
+     ref_smooth_l1, options={"beta": 0.4})
+case("smooth_l1", _pair, ref_smooth_l1, options={"beta": 0.0}, label="beta 0")

@@ -8,6 +8,7 @@ with ``difference`` pin where arrayloss deliberately departs from the peer.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -380,3 +381,34 @@ def _torch_multilabel_margin(reduction):
 for _reduction in ("none", "mean", "sum"):
     peer("multilabel_margin", "torch", "torch.nn.functional.multilabel_margin_loss",
          _padded_targets, _torch_multilabel_margin(_reduction), reduction=_reduction)
+
+
+def _log_pair(rng):
+    p, q = distributions(rng)
+    return np.log(p), np.log(q)
+
+
+peer("kl_divergence", "torch", "torch.nn.functional.kl_div(log_target=True)", _log_pair,
+     lambda lp, lq: _F().kl_div(_torch(lq), _torch(lp), reduction="batchmean",
+                                log_target=True).numpy(),
+     options={"log_target": True, "from_logits": True})
+peer("kl_divergence", "optax", "optax.kl_divergence_with_log_targets", _log_pair,
+     lambda lp, lq: np.asarray(_optax().losses.kl_divergence_with_log_targets(_jnp(lq), _jnp(lp))),
+     options={"log_target": True, "from_logits": True}, reduction="none", rtol=OPTAX_RTOL)
+peer("generalized_kl_divergence", "optax", "optax.generalized_kl_divergence",
+     lambda rng: (rng.uniform(0.1, 2.0, (N, C)), np.log(rng.uniform(0.1, 3.0, (N, C)))),
+     lambda p, lq: np.asarray(_optax().losses.generalized_kl_divergence(_jnp(lq), _jnp(p))),
+     options={"log_input": True}, reduction="none", rtol=OPTAX_RTOL)
+for _epsilon in (2.0, -0.5):
+    peer("poly_crossentropy", "optax", f"optax.poly_loss_cross_entropy(epsilon={_epsilon})",
+         onehot_logits, functools.partial(
+             lambda y, z, epsilon: np.asarray(_optax().losses.poly_loss_cross_entropy(
+                 _jnp(z), _jnp(y), epsilon=epsilon)), epsilon=_epsilon),
+         options={"from_logits": True, "epsilon": _epsilon}, reduction="none",
+         rtol=OPTAX_RTOL)
+# PyTorch's element-wise weight: every element its own sample (axis=()), "mean" over N·C.
+ELEMENT_WEIGHT = np.random.default_rng(7).uniform(0.0, 2.0, (N, C))
+peer("binary_crossentropy", "torch", "torch.nn.functional.binary_cross_entropy_with_logits("
+     "weight=W)", binary_logits, lambda y, z: _F().binary_cross_entropy_with_logits(
+         _torch(z), _torch(y), weight=_torch(ELEMENT_WEIGHT)).numpy(),
+     options={"from_logits": True, "axis": (), "sample_weight": ELEMENT_WEIGHT})

@@ -9,6 +9,7 @@ scikit-learn averages over every value, as arrayloss's ``"mean"`` does for equal
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -180,3 +181,28 @@ peer("cauchy", "scipy", "scipy.optimize.least_squares(loss='cauchy').cost", _pai
                 "arrayloss's (kornia's, Barron's) cauchy(scale=c) is log(1 + ½(e/c)²): "
                 "with c = s/√2 the two differ by the factor ½s²",
      recipe=lambda v: 2.0 * v / 9.0)
+
+
+def _deviance_pair(rng: np.random.Generator):
+    # 1-D: scikit-learn's deviances take one output only.
+    return rng.uniform(0.1, 4.0, size=SHAPE[0]), rng.uniform(0.2, 3.0, size=SHAPE[0])
+
+
+for _power in (0.0, -1.0, 1.0, 1.5, 2.0, 3.0):
+    peer("tweedie_deviance", "sklearn", f"sklearn.metrics.mean_tweedie_deviance(power={_power})",
+         _deviance_pair, functools.partial(
+             lambda y, p, power: _sklearn_metrics().mean_tweedie_deviance(y, p, power=power),
+             power=_power), options={"power": _power})
+peer("poisson_deviance", "sklearn", "sklearn.metrics.mean_poisson_deviance", _deviance_pair,
+     lambda y, p: _sklearn_metrics().mean_poisson_deviance(y, p))
+peer("gamma_deviance", "sklearn", "sklearn.metrics.mean_gamma_deviance", _deviance_pair,
+     lambda y, p: _sklearn_metrics().mean_gamma_deviance(y, p))
+peer("gamma_deviance", "sklearn", "sklearn.metrics.mean_gamma_deviance(sample_weight)",
+     _deviance_pair, lambda y, p: _sklearn_metrics().mean_gamma_deviance(
+         y, p, sample_weight=WEIGHTS),
+     options={"sample_weight": WEIGHTS}, reduction="weighted_mean")
+peer("smooth_l1", "torch", "torch.nn.functional.smooth_l1_loss", _pair,
+     lambda y, p: _torch_f().smooth_l1_loss(_t(p), _t(y), beta=0.5), options={"beta": 0.5})
+peer("smooth_l1", "torch", "torch.nn.functional.smooth_l1_loss(reduction='none')", _pair,
+     lambda y, p: _torch_f().smooth_l1_loss(_t(p), _t(y), reduction="none"),
+     options={"axis": ()}, reduction="none")

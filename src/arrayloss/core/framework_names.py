@@ -1,4 +1,5 @@
-"""The names Keras, PyTorch, optax and kornia give arrayloss's losses (SPEC section 1).
+"""The names Keras, PyTorch, optax, scikit-learn and kornia give arrayloss's losses (SPEC
+section 1).
 
 ``arrayloss.get`` resolves a framework's function or class name to the arrayloss loss with
 the options that name implies (``binary_cross_entropy_with_logits`` is ``bce`` with
@@ -64,6 +65,7 @@ _KERAS = "Keras"
 _TORCH = "PyTorch"
 _OPTAX = "optax"
 _KORNIA = "kornia"
+_SKLEARN = "scikit-learn"
 # kornia's robust losses (Barron's ρ at c = 1) return the element-wise values by default.
 _KORNIA_NONE = {"reduction": "none", "axis": ()}
 
@@ -115,6 +117,8 @@ MAPPED: tuple[MappedName, ...] = (
     MappedName("MultiLabelMarginLoss", _TORCH, "multilabel_margin"),
     MappedName("multilabel_soft_margin_loss", _TORCH, "multilabel_soft_margin"),
     MappedName("MultiLabelSoftMarginLoss", _TORCH, "multilabel_soft_margin"),
+    MappedName("smooth_l1_loss", _TORCH, "smooth_l1"),
+    MappedName("SmoothL1Loss", _TORCH, "smooth_l1"),
     MappedName("poisson_nll_loss", _TORCH, "poisson_nll"),
     MappedName("PoissonNLLLoss", _TORCH, "poisson_nll"),
     MappedName("gaussian_nll_loss", _TORCH, "gaussian_nll"),
@@ -130,8 +134,15 @@ MAPPED: tuple[MappedName, ...] = (
                "sparse_categorical_crossentropy", _LOGITS),
     MappedName("sigmoid_focal_loss", _OPTAX, "binary_focal_crossentropy", _LOGITS),
     MappedName("hinge_loss", _OPTAX, "hinge"),
+    MappedName("kl_divergence_with_log_targets", _OPTAX, "kl_divergence",
+               {"log_target": True, "from_logits": True}),
+    MappedName("poly_loss_cross_entropy", _OPTAX, "poly_crossentropy", _LOGITS),
     MappedName("dice_loss", _OPTAX, "tversky",
                {"from_logits": True, "class_axis": -1, "smooth": 1.0}),
+    # scikit-learn (sklearn.metrics): the mean over every value, arrayloss's "mean".
+    MappedName("mean_tweedie_deviance", _SKLEARN, "tweedie_deviance"),
+    MappedName("mean_poisson_deviance", _SKLEARN, "poisson_deviance"),
+    MappedName("mean_gamma_deviance", _SKLEARN, "gamma_deviance"),
     # kornia (kornia.losses): functions (img1, img2) and modules, reduction "none" default.
     MappedName("charbonnier_loss", _KORNIA, "charbonnier", _KORNIA_NONE),
     MappedName("CharbonnierLoss", _KORNIA, "charbonnier", _KORNIA_NONE),
@@ -144,14 +155,6 @@ MAPPED: tuple[MappedName, ...] = (
 )
 
 REFUSED: tuple[RefusedName, ...] = (
-    RefusedName(
-        "smooth_l1_loss", _TORCH, "smooth L1 loss, huber(delta=beta) / beta",
-        "arrayloss.huber(target, input, delta=beta) / beta (the same as huber at PyTorch's "
-        "default beta=1.0)"),
-    RefusedName(
-        "SmoothL1Loss", _TORCH, "smooth L1 loss, huber(delta=beta) / beta",
-        "arrayloss.huber(target, input, delta=beta) / beta (the same as huber at PyTorch's "
-        "default beta=1.0)"),
     RefusedName(
         "kl_div", _TORCH,
         "KL divergence kl_div(input, target) of log-probabilities `input` (target second; its "
@@ -187,11 +190,6 @@ REFUSED: tuple[RefusedName, ...] = (
         "cosine_distance", _OPTAX, "cosine_distance, 1 - cos(predictions, targets)",
         "1 + arrayloss.cosine_similarity(targets, predictions) (arrayloss's "
         "cosine_similarity is Keras's -cos)"),
-    RefusedName(
-        "kl_divergence_with_log_targets", _OPTAX,
-        "KL divergence of log-predictions against log-targets",
-        "arrayloss.kl_divergence(exp(log_targets), log_predictions, from_logits=True) for "
-        "normalized log-probabilities"),
     RefusedName(
         "multiclass_hinge_loss", _OPTAX,
         "Crammer-Singer hinge max(max_{c != y} s_c + 1 - s_y, 0) on integer labels",

@@ -6,15 +6,16 @@ first and second derivative of the body with respect to the prediction, used by
 :func:`arrayloss.gradient` and the boosting objectives; see ``core/chain_rule.py``) and,
 where a framework has one that is provably the same, its native kernel (``core/native.py``).
 
-Importing this package registers every loss, family by family (regression, robust,
-cross-entropy, divergences, focal, margin, PyTorch's two-class, ranking and multi-label margins,
-segmentation, metric learning, sequence, penalties); that is the order of
+Importing this package registers every loss, family by family (regression, deviances,
+robust, cross-entropy, divergences, focal, margin, PyTorch's two-class, ranking and
+multi-label margins, segmentation, metric learning, sequence, penalties); that is the order of
 ``arrayloss.available()`` and ``python -m arrayloss list``.
 """
 
 # isort: off
 # Each import registers the module's losses; the order of registration is the order above.
 from . import regression  # noqa: F401
+from . import deviance  # noqa: F401
 from . import robust  # noqa: F401
 from . import general_robust  # noqa: F401
 from . import robust_named  # noqa: F401

@@ -1,8 +1,9 @@
-r"""Divergences between a target distribution and a predicted one: Kullback–Leibler.
+r"""Divergences between a target distribution and a predicted one: Kullback–Leibler, and
+the generalized (I-) divergence of measures that need not sum to 1.
 
 As the cross-entropies (``crossentropy.py``), probabilities go through the log floored at
 -100, logits (``from_logits=True``) through log-softmax; ``p·log p`` is 0 at ``p = 0``, with
-a finite gradient. The loss is followed by its torch kernel and closed-form derivatives.
+a finite gradient. Each loss is followed by its torch kernel (KL) and closed-form derivatives.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ._classes import (
 )
 from .crossentropy import torch_class_axis_first
 
-__all__ = ["kl_divergence"]
+__all__ = ["generalized_kl_divergence", "kl_divergence"]
 
 
 @define_loss("kl_divergence", family=CLASSIFICATION,
@@ -98,3 +99,45 @@ def _kld_probabilities(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
     # -1/q² may overflow where q is tiny: a zero target's 0·inf is kept out by `where`.
     curvature = log_probability_curvature(xp, y_pred)
     yield xp.where(y_true == 0, xp.zeros_like(y_pred), -y_true * curvature)
+
+
+@define_loss("generalized_kl_divergence", family=CLASSIFICATION,
+             aliases=("i_divergence",), kind="axis")
+def generalized_kl_divergence(
+    xp: Any, y_true: Any, y_pred: Any, *, log_input: Flag = False, axis: tuple[int, ...]
+) -> Any:
+    r"""Generalized Kullback–Leibler (I-) divergence of non-negative measures, over ``axis``.
+
+    .. math:: \ell = \sum p \log\frac{p}{q} - p + q
+
+    For measures that need not sum to 1 (non-negative matrix factorization, Poisson
+    regression of counts: half the Poisson deviance); for distributions it is
+    :func:`kl_divergence`. With ``log_input=True`` ``y_pred`` holds ``log q``, as in optax's
+    ``generalized_kl_divergence(log_predictions, targets)``. ``p = 0`` contributes ``q``,
+    with finite gradients; ``log q`` is floored at -100 as in :func:`kl_divergence`.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.generalized_kl_divergence(xp.asarray([[1.0, 0.0]]), xp.asarray([[2.0, 0.5]]),
+    ...                                     reduction="none")
+    Array([0.80685282], dtype=array_api_strict.float64)
+    """
+    if log_input:
+        log_q, q = y_pred, xp.exp(y_pred)
+    else:
+        log_q, q = log_probability(y_pred), y_pred
+    return xp.sum(xlogy(y_true, y_true) - times_log(y_true, log_q) - y_true + q, axis=axis)
+
+
+@closed_form("generalized_kl_divergence", self_contained=True)
+def _generalized_kld(xp: Any, y_true: Any, y_pred: Any, *, log_input: bool,
+                     axis: tuple[int, ...]) -> Iterator[Any]:
+    # Element by element (no normalization couples the classes): -p log q + q.
+    if log_input:  # q = exp(t): d/dt = q - p, d²/dt² = q
+        q = xp.exp(y_pred)
+        yield q - y_true
+        yield q
+        return
+    derivatives = _kld_probabilities(xp, y_true, y_pred)
+    yield next(derivatives) + 1.0
+    yield next(derivatives)

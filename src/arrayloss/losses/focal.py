@@ -1,4 +1,5 @@
-r"""Focal losses (Lin et al., 2017), computed in log space.
+r"""Focal losses (Lin et al., 2017), computed in log space, and PolyLoss (Leng et al.,
+2022), the cross-entropy with the first term of its expansion in ``1 - p_t`` reweighted.
 
 Keras takes ``sigmoid``/``softmax`` of the logits and then clips the probabilities at 1e-7,
 so a confidently wrong logit of 1e4 gives a loss of 15.94 with a zero gradient. Here the
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from ..core.chain_rule import closed_form
 from ..core.define import define_loss
 from ..core.native import finite_logits, finite_or_formula, host_checks_allowed
-from ..core.options import Flag, Fraction, NonNegative
+from ..core.options import Flag, Fraction, Interval, NonNegative
 from ..core.stable import log1mexp, times_log
 from ._classes import (
     CLASSIFICATION,
@@ -30,7 +31,14 @@ from ._classes import (
     through_classes,
 )
 
-__all__ = ["binary_focal_crossentropy", "categorical_focal_crossentropy"]
+# PolyLoss's ε: from -1, where the loss still decreases as p_t grows (Leng et al., 2022).
+PolyEpsilon = Annotated[float, Interval(low=-1.0)]
+
+__all__ = [
+    "binary_focal_crossentropy",
+    "categorical_focal_crossentropy",
+    "poly_crossentropy",
+]
 
 
 def _power_from_log(xp: Any, log_x: Any, gamma: float) -> Any:
@@ -253,3 +261,47 @@ def _categorical_focal(xp: Any, y_true: Any, y_pred: Any, *, alpha: float, gamma
         return xp.where(keep, -alpha * y * second, zero)
 
     return through_classes(xp, y_pred, f1, f2, from_logits, axis)
+
+
+@define_loss("poly_crossentropy", family=CLASSIFICATION, aliases=("poly_loss", "poly1"),
+             kind="axis")
+def poly_crossentropy(
+    xp: Any,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    epsilon: PolyEpsilon = 2.0,
+    from_logits: Flag = False,
+    axis: tuple[int, ...],
+) -> Any:
+    r"""Poly-1 cross-entropy (Leng et al., 2022): the cross-entropy plus ``ε`` times the
+    first term of its Taylor series in ``1 - p_t``, over the class ``axis`` (default -1).
+
+    .. math:: \ell = -\sum_c y_c \log p_c + \epsilon \sum_c y_c (1 - p_c)
+
+    optax's ``poly_loss_cross_entropy(logits, labels, epsilon)`` is ``from_logits=True``
+    with ``reduction="none"``; ``ε = 0`` is :func:`categorical_crossentropy`, and ``ε = -1``
+    the lowest value for which the loss still decreases as ``p_t`` grows. ``p = exp(log p)``
+    from the log-softmax (or the floored log of the renormalized probabilities, as in
+    :func:`categorical_crossentropy`), so a logit of ``±1e4`` gives its true loss.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> loss = arrayloss.poly_crossentropy(xp.asarray([[0.0, 1.0]]), xp.asarray([[0.0, 0.0]]),
+    ...                                    from_logits=True, reduction="none")
+    >>> loss
+    Array([1.69314718], dtype=array_api_strict.float64)
+    """
+    class_axis = check_class_axis("poly_crossentropy", axis)
+    log_p = categorical_logs(xp, y_pred, from_logits, class_axis)
+    cross_entropy = -xp.sum(times_log(y_true, log_p), axis=class_axis)
+    return cross_entropy + epsilon * xp.sum(y_true * (1.0 - xp.exp(log_p)), axis=class_axis)
+
+
+@closed_form("poly_crossentropy")
+def _poly_crossentropy(xp: Any, y_true: Any, y_pred: Any, *, epsilon: float,
+                       from_logits: bool, axis: tuple[int, ...]) -> Iterator[Any]:
+    # In the log-probabilities s: f(s) = -y·s + ε·y·(1 - e^s), f' = -y·(1 + ε·p), f'' = -ε·y·p.
+    p = xp.exp(categorical_logs(xp, y_pred, from_logits, axis))
+    return through_classes(xp, y_pred, -y_true * (1.0 + epsilon * p),
+                           lambda: -epsilon * y_true * p, from_logits, axis)

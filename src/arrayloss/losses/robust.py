@@ -1,4 +1,5 @@
-r"""Robust regression losses: Huber, log-cosh, quantile (pinball) and Tukey's biweight.
+r"""Robust regression losses: Huber, smooth L1, log-cosh, quantile (pinball) and Tukey's
+biweight.
 
 Element-wise losses average over the last axis of inputs with 2 or more axes (Keras's
 ``axis=-1``) and give one value per element of 1-D inputs. ``e`` below is the error
@@ -17,13 +18,14 @@ from typing import Any
 
 from ..core.chain_rule import closed_form, constant
 from ..core.define import define_loss
-from ..core.options import OpenFraction, Positive
-from ..core.stable import absolute, clip, sigmoid
+from ..core.options import NonNegative, OpenFraction, Positive
+from ..core.stable import absolute, absolute_slope, clip, sigmoid
 
 __all__ = [
     "huber",
     "log_cosh",
     "quantile",
+    "smooth_l1",
     "tukey_biweight",
 ]
 
@@ -73,6 +75,57 @@ def _huber(xp: Any, y_true: Any, y_pred: Any, *, delta: float) -> Iterator[Any]:
     yield clip(error, -delta, delta)
     inner = xp.where(error < 0, -error, error) <= delta
     yield xp.where(inner, xp.ones_like(error), xp.zeros_like(error))
+
+
+@define_loss("smooth_l1", family=_REGRESSION)
+def smooth_l1(xp: Any, y_true: Any, y_pred: Any, *, beta: NonNegative = 1.0) -> Any:
+    r"""PyTorch's smooth L1 loss: quadratic below ``β``, the absolute error above.
+
+    .. math:: \ell = \operatorname{mean}_{axis} \begin{cases}
+              \tfrac12 e^2/\beta & |e| \le \beta \\ |e| - \tfrac12\beta & |e| > \beta
+              \end{cases}
+
+    ``F.smooth_l1_loss(input, target, beta=b)`` (Fast R-CNN's box loss), named as PyTorch
+    names it: :func:`huber` with ``δ = β``, divided by ``β``. Its slope is ``e/β`` inside
+    and ``sign(e)`` outside, ±1 at the knot from either side; ``β = 0`` is
+    :func:`mean_absolute_error` (PyTorch's ``beta=0`` is ``F.l1_loss``), with its
+    subgradient +1 at ``e = 0``.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.smooth_l1(xp.asarray([0.0, 0.0]), xp.asarray([0.5, 3.0]), beta=2.0,
+    ...                     reduction="none")
+    Array([0.0625, 2.    ], dtype=array_api_strict.float64)
+    """
+    error = y_pred - y_true
+    size = absolute(error)
+    if beta == 0:
+        return size
+    # The knot belongs to the inner branch, as Huber's (its second derivative 1/β there).
+    return xp.where(size <= beta, 0.5 * error**2 / beta, size - 0.5 * beta)
+
+
+@smooth_l1.native("torch")
+def _smooth_l1_torch(xp: Any, y_true: Any, y_pred: Any, *, beta: float) -> Any:
+    # F.smooth_l1_loss: the same two branches, the knot on the inner one. Its beta = 0 is
+    # F.l1_loss, whose subgradient at e = 0 is 0: that case runs the formula.
+    if beta == 0:
+        return NotImplemented
+    from torch.nn import functional  # ok: torch kernel, torch tensors only
+
+    return functional.smooth_l1_loss(y_pred, y_true, beta=beta, reduction="mean")
+
+
+@closed_form("smooth_l1", self_contained=True)
+def _smooth_l1(xp: Any, y_true: Any, y_pred: Any, *, beta: float) -> Iterator[Any]:
+    error = y_pred - y_true
+    if beta == 0:
+        yield absolute_slope(error)
+        yield xp.zeros_like(error)
+        return
+    yield clip(error, -beta, beta) / beta
+    inner = xp.where(error < 0, -error, error) <= beta
+    yield xp.where(inner, xp.full_like(error, 1.0 / beta), xp.zeros_like(error))
 
 
 @define_loss("log_cosh", family=_REGRESSION, aliases=("logcosh",))

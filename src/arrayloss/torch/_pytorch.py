@@ -72,26 +72,14 @@ class HuberLoss(_Elementwise):
 
 
 class SmoothL1Loss(_Elementwise):
-    """``torch.nn.SmoothL1Loss(beta)``: ``arrayloss.huber(target, input, delta=beta,
-    axis=()) / beta`` (PyTorch's smooth L1 is Huber over ``beta``); ``beta=0`` is
-    ``arrayloss.mean_absolute_error``, as in PyTorch."""
+    """``torch.nn.SmoothL1Loss(beta)`` calling ``arrayloss.smooth_l1(target, input,
+    beta=beta, axis=())``."""
 
-    _loss = "huber"
-    _options = {"beta": "delta"}
+    _loss = "smooth_l1"
+    _options = {"beta": "beta"}
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0:
-            raise ValueError(f"SmoothL1Loss: beta must be a number >= 0; got {beta!r}")
-        if beta == 0:  # set first: the options are checked against this function
-            self._loss = "mean_absolute_error"
-        super().__init__(reduction=reduction, **({"beta": beta} if beta > 0 else {}))
-        self.beta = beta
-        self._shown = ("beta",)
-
-    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.beta == 0:
-            return self.call(input.device, target, input, axis=(), reduction=self.reduction)
-        return super().forward(input, target) / self.beta
+        super().__init__(reduction=reduction, beta=beta)
 
 
 class SoftMarginLoss(_Elementwise):

@@ -26,12 +26,14 @@ HAS_PYTORCH_MODULE = frozenset({
     "categorical_crossentropy", "sparse_categorical_crossentropy", "negative_log_likelihood",
     "kl_divergence", "ctc", "triplet_margin", "poisson_nll", "gaussian_nll", "soft_margin",
     "hinge_embedding", "margin_ranking", "cosine_embedding", "multilabel_soft_margin",
-    "multi_margin", "multilabel_margin",
+    "multi_margin", "multilabel_margin", "smooth_l1",
 })
 # Names that are not the loss's name in CamelCase plus "Loss".
 _NAMES = {"binary_focal_crossentropy": "FocalLoss",
           "categorical_focal_crossentropy": "CategoricalFocalLoss", "ntxent": "NTXentLoss",
-          "general_robust_nll": "GeneralRobustNLLLoss"}
+          "general_robust_nll": "GeneralRobustNLLLoss",
+          "generalized_kl_divergence": "GeneralizedKLDivergenceLoss",
+          "poly_crossentropy": "PolyLoss"}
 
 
 def class_name(loss: str) -> str:
