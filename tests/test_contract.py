@@ -16,7 +16,7 @@ from arrayloss.conformance.backends import backend
 from arrayloss.conformance.plan import first_case_per_loss
 from arrayloss.conformance.runner import prepare_inputs
 from arrayloss.core.chain_rule import has_closed_form
-from arrayloss.core.options import Boolean, IntChoice, Interval, OptionalInt
+from arrayloss.core.options import Boolean, IntChoice, Interval, OptionalInt, TweediePower
 from arrayloss.core.registry import entries
 
 torch = pytest.importorskip("torch")
@@ -154,6 +154,8 @@ def _invalid_values(rule):
         return [1.5, "0"]
     if isinstance(rule, IntChoice):
         return [float(rule.allowed[0]), True, max(rule.allowed) + 1, min(rule.allowed) - 1]
+    if isinstance(rule, TweediePower):
+        return ["a string", True, math.nan, math.inf, 0.5]
     assert isinstance(rule, Interval), rule
     bad = ["a string", math.nan]
     if rule.low is not None:

@@ -23,6 +23,7 @@ __all__ = [
     "OpenFraction",
     "OptionCheck",
     "Positive",
+    "TweediePower",
     "check_axis",
     "check_bool",
     "check_number",
@@ -156,6 +157,22 @@ class IntChoice(OptionCheck):
         if int(value) not in self.allowed:
             raise ValueError(f"{name} must be {expected}; got {value!r}")
         return int(value)
+
+
+@dataclass(frozen=True)
+class TweediePower(OptionCheck):
+    """A real power ``p ≤ 0`` or ``p ≥ 1``: no Tweedie distribution has ``0 < p < 1``."""
+
+    def __call__(self, name: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number; got {value!r} of type "
+                            f"{type(value).__name__}")
+        power = float(value)
+        if not math.isfinite(power) or 0 < power < 1:
+            raise ValueError(f"{name} must be ≤ 0 or ≥ 1 (no Tweedie distribution has "
+                             f"0 < {name} < 1); got {value!r}")
+        return power
+
 
 
 # The option types of the losses' signatures: a type checker sees the plain type, the

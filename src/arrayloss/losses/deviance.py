@@ -14,14 +14,12 @@ direct form, whose cancellation is then harmless.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from ..core.chain_rule import closed_form
 from ..core.define import define_loss
-from ..core.options import OptionCheck
+from ..core.options import TweediePower
 from ..core.stable import xlogy
 
 __all__ = ["gamma_deviance", "poisson_deviance", "tweedie_deviance"]
@@ -29,22 +27,7 @@ __all__ = ["gamma_deviance", "poisson_deviance", "tweedie_deviance"]
 _REGRESSION = "regression"
 
 
-@dataclass(frozen=True)
-class TweediePower(OptionCheck):
-    """A real power ``p ≤ 0`` or ``p ≥ 1``: no Tweedie distribution has ``0 < p < 1``."""
-
-    def __call__(self, name: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a real number; got {value!r} of type "
-                            f"{type(value).__name__}")
-        power = float(value)
-        if not math.isfinite(power) or 0 < power < 1:
-            raise ValueError(f"{name} must be ≤ 0 or ≥ 1 (no Tweedie distribution has "
-                             f"0 < {name} < 1); got {value!r}")
-        return power
-
-
-Power = Annotated[float, TweediePower()]
+Power = Annotated[float, TweediePower()]  # p ≤ 0 or p ≥ 1
 
 # Where |u| is below this, the series (terms up to u^_TERMS) is exact to the dtype's
 # precision (0.05^15 < 1e-19, 0.25^15 < 1e-9), and above it the direct form loses fewer
