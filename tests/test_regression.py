@@ -19,7 +19,10 @@ jax = pytest.importorskip("jax")
 jnp = jax.numpy
 jax.config.update("jax_enable_x64", True)
 
-TWO_INPUT = [n for n in arrayloss.available("regression") if n != "gaussian_nll"]
+# The deviances are defined for positive means (NaN elsewhere): their own property below.
+DEVIANCES = ["tweedie_deviance", "poisson_deviance", "gamma_deviance"]
+TWO_INPUT = [n for n in arrayloss.available("regression")
+             if n != "gaussian_nll" and n not in DEVIANCES]
 # A negative log-likelihood is not 0 at a perfect prediction (log c + log Z(α) remains).
 NON_NEGATIVE = [n for n in TWO_INPUT
                 if n not in ("cosine_similarity", "poisson", "poisson_nll", "general_robust_nll")]
@@ -128,6 +131,46 @@ def test_every_backend_gives_the_numpy_value(arrays):
                                   reduction="none")
             assert np.allclose(backend.to_numpy(result), expected, rtol=1e-10, atol=1e-10), (
                 name, backend.name)
+
+
+positive = st.floats(0.05, 50, allow_nan=False, width=64)
+positive_pairs = st.integers(1, 6).flatmap(lambda n: st.tuples(
+    hnp.arrays(np.float64, (n, 3), elements=positive),
+    hnp.arrays(np.float64, (n, 3), elements=positive)))
+
+
+@settings(max_examples=15, deadline=None)
+@given(positive_pairs, st.sampled_from([-1.0, 0.0, 1.0, 1.2, 1.5, 2.0, 3.0]))
+def test_deviances_are_non_negative_zero_at_the_mean_and_equal_on_every_backend(arrays, power):
+    y, mu = arrays
+    deviance = arrayloss.tweedie_deviance(y, mu, power=power, reduction="none")
+    assert np.all(deviance >= -1e-12)
+    np.testing.assert_allclose(arrayloss.tweedie_deviance(y, y, power=power,
+                                                          reduction="none"), 0.0, atol=1e-12)
+    if power in (1.0, 2.0):
+        named = arrayloss.poisson_deviance if power == 1 else arrayloss.gamma_deviance
+        np.testing.assert_allclose(named(y, mu, reduction="none"), deviance, rtol=1e-12)
+    for backend in available_backends():
+        result = backend.call(arrayloss.tweedie_deviance, backend.asarray(y),
+                              backend.asarray(mu), power=power, reduction="none")
+        np.testing.assert_allclose(backend.to_numpy(result), deviance, rtol=1e-10,
+                                   atol=1e-12, err_msg=backend.name)
+
+
+def test_deviance_near_the_mean_keeps_float32s_digits():
+    """Where the direct form's three terms cancel (y/ŷ = 1 + u, small u), the series keeps
+    the value: the float32 result matches the float64 one to float32's precision."""
+    u = np.array([1e-4, -3e-4, 1e-3, -0.02, 0.2, 0.3])
+    mu = np.array([0.5, 2.0, 1.0, 3.0, 1.5, 0.7])
+    y = mu * (1 + u)
+    y32, mu32 = y.astype(np.float32), mu.astype(np.float32)
+    for power in (1.0, 1.5, 2.0, 3.0):
+        # The float64 deviance of the same (float32-rounded) inputs.
+        exact = arrayloss.tweedie_deviance(y32.astype(np.float64), mu32.astype(np.float64),
+                                           power=power, reduction="none")
+        single = arrayloss.tweedie_deviance(y32, mu32, power=power, reduction="none")
+        assert single.dtype == np.float32
+        np.testing.assert_allclose(single, exact, rtol=2e-6)
 
 
 # -- penalties ------------------------------------------------------------------------------

@@ -274,9 +274,13 @@ def ref_poly(y, p, epsilon=2.0, from_logits=False):
 
 case("generalized_kl_divergence", measures, ref_generalized_kld, grad_inputs=(1,))
 case("generalized_kl_divergence", positive_measures, ref_generalized_kld, label="positive")
-case("generalized_kl_divergence", lambda rng: (lambda p, q: (p, np.log(q)))(
-    *positive_measures(rng)), ref_generalized_kld, options={"log_input": True},
-     label="log input")
+def positive_measures_and_log(rng):
+    p, q = positive_measures(rng)
+    return p, np.log(q)
+
+
+case("generalized_kl_divergence", positive_measures_and_log, ref_generalized_kld,
+     options={"log_input": True}, label="log input")
 case("poly_crossentropy", onehot_logits, ref_poly, options={"from_logits": True})
 case("poly_crossentropy", onehot_logits, ref_poly, options={"from_logits": True,
                                                            "epsilon": -0.5}, label="epsilon -0.5")

@@ -23,9 +23,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .namespace import namespace_name
+from .namespace import device_of, namespace_name
 
 __all__ = ["finite_logits", "finite_or_formula", "host_checks_allowed", "library_of",
+           "subtract_at_columns",
            "native_enabled", "native_kernels"]
 
 _STATE = {"enabled": os.environ.get("ARRAYLOSS_NATIVE", "1") != "0"}
@@ -99,3 +100,28 @@ def finite_or_formula(loss: Any) -> Any:
     """A kernel's 0-d result if it is finite, read on the host (see
     :func:`host_checks_allowed`), else ``NotImplemented``: the formula recomputes it."""
     return loss if math.isfinite(loss.item()) else NotImplemented
+
+
+def subtract_at_columns(xp: Any, x: Any, columns: Any, values: Any) -> Any:
+    """``x`` with ``values[i]`` subtracted at ``x[i, columns[i]]`` for every row ``i`` whose
+    column is in ``[0, x.shape[1])``; ``x`` is a fresh 2-D array the caller owns.
+
+    The standard has no scatter, so there it is a comparison of every column against the
+    row's and a ``where`` (three passes over ``x``); the libraries that have one update the
+    ``N`` entries in place (NumPy, CuPy and PyTorch by advanced indexing, JAX by ``.at``).
+    Not used where autodiff records ``x``: the blocked cross-entropy computes its own
+    gradients (``blocked_autodiff.py``).
+    """
+    name = namespace_name(xp)
+    width = x.shape[1]
+    inside = (columns >= 0) & (columns < width)
+    if name in ("numpy", "cupy", "torch", "jax"):
+        rows = xp.arange(x.shape[0], device=device_of(x))
+        safe = xp.where(inside, columns, xp.zeros_like(columns))
+        step = xp.where(inside, values, xp.zeros_like(values))  # out of range: subtract 0
+        if name == "jax":
+            return x.at[rows, safe].add(-step)
+        x[rows, safe] -= step
+        return x
+    grid = xp.arange(width, dtype=columns.dtype, device=device_of(x))
+    return xp.where(grid[None, :] == columns[:, None], x - values[:, None], x)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.namespace import cast, computation_dtype, default_index, device_of, namespace_of
+from ..core.native import subtract_at_columns
 from ..core.reduction import PARTIAL, as_array, as_bool, reduce_values
 
 __all__ = ["LinearCrossEntropy", "python_token_loop", "reduce_tokens", "row_scale"]
@@ -176,8 +177,8 @@ class LinearCrossEntropy:
         # scale; p_v = exp(z_v - m_local)·exp(m_local - lse) reuses the forward's exponentials.
         p_factor = (factor * (1 + 2 * self.z_loss * lse) * xp.exp(local_max - lse))[:, None]
         uniform = (factor * eps / vocab)[:, None]
-        target_step = (factor * (1 - eps))[:, None]
-        local_label = (labels - self.vocab_start)[:, None]
+        target_step = factor * (1 - eps)
+        local_label = labels - self.vocab_start
         d_hidden = xp.zeros_like(hidden)
         for i, (a, b) in enumerate(chunks):
             if kept is not None:
@@ -185,9 +186,12 @@ class LinearCrossEntropy:
             else:  # recompute the chunk's logits rather than keep N × V of them
                 z = self._logits(hidden, a, b)
                 exp_z = xp.exp(z - local_max[:, None])
-            grad = p_factor * exp_z - uniform
-            columns = xp.arange(a, b, dtype=local_label.dtype, device=self.device)
-            grad = xp.where(columns[None, :] == local_label, grad - target_step, grad)
+            grad = p_factor * exp_z
+            if eps:
+                grad = grad - uniform
+            # The label's own term, -(1 - ε) at one column per row: N updates where the
+            # namespace can scatter, not three passes over the block.
+            grad = subtract_at_columns(xp, grad, local_label - a, target_step)
             if self.softcap is not None:
                 grad = grad * (1 - (z / self.softcap) ** 2)  # tanh' = 1 - tanh²
             d_hidden = d_hidden + grad @ self.weight[a:b, :]
