@@ -82,7 +82,11 @@ def _torch_function() -> Any:
                     torch.where(keep, cotangent * scale, torch.zeros_like(scale)))
                 d_scale = cotangent * losses
             else:
-                *grads, d_scale = (None if g is None else g * cotangent for g in ctx.grads)
+                # The forward's gradients are this call's own: scaled in place (no second
+                # copy of d weight) unless a graph of the backward is being recorded.
+                in_place = not torch.is_grad_enabled()
+                *grads, d_scale = (None if g is None else g.mul_(cotangent) if in_place
+                                   else g * cotangent for g in ctx.grads)
                 ctx.grads = None
             d_hidden, d_weight, d_bias = grads
             return d_hidden, d_weight, d_bias, None, d_scale, None, None, None

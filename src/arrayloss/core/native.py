@@ -25,7 +25,7 @@ from typing import Any
 
 from .namespace import device_of, namespace_name
 
-__all__ = ["finite_logits", "finite_or_formula", "host_checks_allowed", "library_of",
+__all__ = ["add_matmul", "finite_logits", "finite_or_formula", "host_checks_allowed", "library_of",
            "subtract_at_columns",
            "native_enabled", "native_kernels"]
 
@@ -125,3 +125,18 @@ def subtract_at_columns(xp: Any, x: Any, columns: Any, values: Any) -> Any:
         return x
     grid = xp.arange(width, dtype=columns.dtype, device=device_of(x))
     return xp.where(grid[None, :] == columns[:, None], x - values[:, None], x)
+
+
+def add_matmul(xp: Any, accumulator: Any, a: Any, b: Any) -> Any:
+    """``accumulator + a @ b``, into ``accumulator`` itself where the library can (the caller
+    owns it, and no autodiff records it): PyTorch's ``addmm_`` writes the product into it
+    with no temporary, NumPy and CuPy add the product in place; elsewhere (JAX, whose
+    arrays are immutable and whose compiler fuses the sum, Dask, array-api-strict) a new
+    array."""
+    name = namespace_name(xp)
+    if name == "torch":
+        return accumulator.addmm_(a, b)
+    if name in ("numpy", "cupy"):
+        accumulator += a @ b
+        return accumulator
+    return accumulator + a @ b

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.namespace import cast, computation_dtype, default_index, device_of, namespace_of
-from ..core.native import subtract_at_columns
+from ..core.native import add_matmul, subtract_at_columns
 from ..core.reduction import PARTIAL, as_array, as_bool, reduce_values
 
 __all__ = ["LinearCrossEntropy", "python_token_loop", "reduce_tokens", "row_scale"]
@@ -147,7 +147,9 @@ class LinearCrossEntropy:
             if self.smoothing:
                 logit_sum = logit_sum + xp.sum(z, axis=1)
             if len(chunks) == 1 and scale is not None:
-                kept = (z, exp_z)
+                # The backward needs the logits themselves only through the soft cap.
+                kept = (z if self.softcap is not None else None, exp_z)
+            z = exp_z = None  # each block of logits freed as soon as it is used
         target, found = self._target_logit(hidden, labels)
         vocab = xp.full((rows,), float(self.weight.shape[0]), dtype=self.dtype,  # ok: a shape
                         device=self.device)
@@ -182,11 +184,14 @@ class LinearCrossEntropy:
         d_hidden = xp.zeros_like(hidden)
         for i, (a, b) in enumerate(chunks):
             if kept is not None:
-                z, exp_z = kept
+                (z, exp_z), kept = kept, None
             else:  # recompute the chunk's logits rather than keep N × V of them
                 z = self._logits(hidden, a, b)
                 exp_z = xp.exp(z - local_max[:, None])
-            grad = p_factor * exp_z
+            # exp_z is not used again: the gradient overwrites it where the namespace
+            # updates in place (JAX rebinds), one block of memory less.
+            exp_z *= p_factor
+            grad = exp_z
             if eps:
                 grad = grad - uniform
             # The label's own term, -(1 - ε) at one column per row: N updates where the
@@ -196,7 +201,7 @@ class LinearCrossEntropy:
                 grad = grad * (1 - (z / self.softcap) ** 2)  # tanh' = 1 - tanh²
             d_hidden = d_hidden + grad @ self.weight[a:b, :]
             d_weight, d_bias = accumulators[i]
-            accumulators[i] = (d_weight + xp.matrix_transpose(grad) @ hidden,
+            accumulators[i] = (add_matmul(xp, d_weight, xp.matrix_transpose(grad), hidden),
                                d_bias + xp.sum(grad, axis=0))
         return loss, d_hidden
 
@@ -227,13 +232,16 @@ class LinearCrossEntropy:
         loss = xp.reshape(flat_loss, self.batch_shape)
         if self.sum_reduce is not None:  # every worker's classes pull on the same hidden
             hidden_grad = self.sum_reduce(hidden_grad)
-        weight_grad = xp.concat([w for w, _ in accumulators], axis=0)
-        bias_grad = xp.concat([g for _, g in accumulators], axis=0)
+        # One chunk (the default up to V = 32768) is its own gradient: no concatenated copy
+        # of V × d; and no cast where the input's dtype is already the computation's.
+        weight_grad = _joined(xp, [w for w, _ in accumulators])
+        bias_grad = _joined(xp, [g for _, g in accumulators])
         hidden_dtype, weight_dtype, bias_dtype = self.input_dtypes
-        hidden_grad = xp.reshape(xp.astype(hidden_grad, hidden_dtype),
+        hidden_grad = xp.reshape(xp.astype(hidden_grad, hidden_dtype, copy=False),
                                  (*self.batch_shape, d))
-        return loss, (hidden_grad, xp.astype(weight_grad, weight_dtype),
-                      None if bias_dtype is None else xp.astype(bias_grad, bias_dtype))
+        return loss, (hidden_grad, xp.astype(weight_grad, weight_dtype, copy=False),
+                      None if bias_dtype is None else xp.astype(bias_grad, bias_dtype,
+                                                                copy=False))
 
     def keep(self, mask: Any) -> Any:
         """Tokens that count: the ``mask`` and not ``ignore_index``."""
@@ -245,6 +253,10 @@ class LinearCrossEntropy:
             labels = xp.reshape(self.labels, self.batch_shape)
             keep = keep & (labels != self.ignore_index)
         return keep
+
+
+def _joined(xp: Any, parts: list[Any]) -> Any:
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
 
 
 def python_token_loop(problem: LinearCrossEntropy, scale: Any,
