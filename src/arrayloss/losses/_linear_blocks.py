@@ -134,7 +134,7 @@ class LinearCrossEntropy:
         running_max = xp.full((rows,), -math.inf, dtype=self.dtype, device=self.device)
         running_sum = xp.zeros((rows,), dtype=self.dtype, device=self.device)
         logit_sum = xp.zeros((rows,), dtype=self.dtype, device=self.device)
-        kept = None
+        kept: Any = None  # (logits or None, exponentials) of a single chunk
         for a, b in chunks:
             z = self._logits(hidden, a, b)
             new_max = xp.maximum(running_max, xp.max(z, axis=1))
@@ -149,7 +149,7 @@ class LinearCrossEntropy:
             if len(chunks) == 1 and scale is not None:
                 # The backward needs the logits themselves only through the soft cap.
                 kept = (z if self.softcap is not None else None, exp_z)
-            z = exp_z = None  # each block of logits freed as soon as it is used
+            del z, exp_z  # each block of logits freed as soon as it is used
         target, found = self._target_logit(hidden, labels)
         vocab = xp.full((rows,), float(self.weight.shape[0]), dtype=self.dtype,  # ok: a shape
                         device=self.device)
