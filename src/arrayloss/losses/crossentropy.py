@@ -134,6 +134,7 @@ def _bce_probabilities_torch(y_true: Any, p: Any, label_smoothing: float,
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     low, high = torch.aminmax(p.detach())  # ok: torch-only, in a torch kernel
+    # ok: host reads, only where host_checks_allowed (eager, CPU) said they are cheap
     if not (low.item() > _INSIDE and high.item() < 1.0 - _INSIDE):
         return NotImplemented
     try:
@@ -221,8 +222,8 @@ def torch_class_axis_first(scores: Any, targets: Any, axis: tuple[int, ...]) -> 
 
     (class_axis,) = axis
     if scores.ndim > 1 and class_axis % scores.ndim != 1:
-        # ok: torch-only, in a torch kernel
-        return torch.movedim(scores, class_axis, 1), torch.movedim(targets, class_axis, 1)
+        moved = torch.movedim(scores, class_axis, 1)  # ok: torch-only, in a torch kernel
+        return moved, torch.movedim(targets, class_axis, 1)  # ok: torch-only, as above
     return scores, targets
 
 
@@ -355,7 +356,7 @@ def _torch_label_mean(xp: Any, y_true: Any, scores: Any, axis: int, per_label: A
         # Every label in range (one pass over the N labels, read on the host): the
         # kernel's own mean, without the NaN mask.
         low, high = torch.aminmax(y_true)  # ok: torch-only, in a torch kernel
-        if low.item() >= 0 and high.item() < num_classes:  # two reads, no tensor ops
+        if low.item() >= 0 and high.item() < num_classes:  # ok: host reads, eager CPU only
             return per_label(scores, drop_axes(xp, y_true, axis), "mean", _IGNORED)
     # Without a host read: an out-of-range label is PyTorch's ignore_index, so it adds
     # nothing to the sum nor to the gradient (as the formula's constant NaN), the sum over

@@ -24,7 +24,7 @@ from ._classes import (
     log_probability_slope,
     through_classes,
 )
-from .crossentropy import torch_class_axis_first
+from .crossentropy import torch_class_axis_first  # ok: a helper, called in torch kernels
 
 __all__ = ["generalized_kl_divergence", "kl_divergence"]
 

@@ -153,11 +153,11 @@ def _binary_focal_torch(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balanc
     logits = y_pred if checked else finite_logits(y_pred)
     y = smooth_binary(y_true, label_smoothing)
     cross_entropy = functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
-    mix = y * torch.sigmoid(-logits) + (1.0 - y) * torch.sigmoid(logits)
+    mix = y * torch.sigmoid(-logits) + (1.0 - y) * torch.sigmoid(logits)  # ok: torch kernel
     values = (mix if gamma == 1 else mix**gamma) * cross_entropy
     if apply_class_balancing:
         values = (alpha * y + (1.0 - alpha) * (1.0 - y)) * values
-    loss = torch.mean(values)
+    loss = torch.mean(values)  # ok: torch kernel, torch tensors only
     return finite_or_formula(loss) if checked else loss
 
 

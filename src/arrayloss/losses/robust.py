@@ -118,14 +118,12 @@ def _smooth_l1_torch(xp: Any, y_true: Any, y_pred: Any, *, beta: float) -> Any:
 
 @closed_form("smooth_l1", self_contained=True)
 def _smooth_l1(xp: Any, y_true: Any, y_pred: Any, *, beta: float) -> Iterator[Any]:
-    error = y_pred - y_true
-    if beta == 0:
-        yield absolute_slope(error)
-        yield xp.zeros_like(error)
+    if beta == 0:  # mae's: the slope +1 at e = 0, no curvature
+        yield absolute_slope(y_pred - y_true)
+        yield xp.zeros_like(y_pred)
         return
-    yield clip(error, -beta, beta) / beta
-    inner = xp.where(error < 0, -error, error) <= beta
-    yield xp.where(inner, xp.full_like(error, 1.0 / beta), xp.zeros_like(error))
+    for derivative in _huber(xp, y_true, y_pred, delta=beta):  # huber(δ = β) / β
+        yield derivative / beta
 
 
 @define_loss("log_cosh", family=_REGRESSION, aliases=("logcosh",))
