@@ -201,6 +201,15 @@ def _optax_checks():
             ("sigmoid_focal_loss", optax.losses.sigmoid_focal_loss(j(z), j(y01)), each,
              (y01, z)),
             ("hinge_loss", optax.losses.hinge_loss(j(z), j(signs)), each, (signs, z)),
+            ("perceptron_loss", optax.losses.perceptron_loss(j(z), j(signs)), each,
+             (signs, z)),
+            ("sparsemax_loss", optax.losses.sparsemax_loss(j(z), j(y01)), each, (y01, z)),
+            ("multiclass_perceptron_loss", optax.losses.multiclass_perceptron_loss(
+                j(z), j(labels)), none, (labels, z)),
+            ("multiclass_hinge_loss", optax.losses.multiclass_hinge_loss(j(z), j(labels)),
+             none, (labels, z)),
+            ("multiclass_sparsemax_loss", optax.losses.multiclass_sparsemax_loss(
+                j(z), j(labels)), none, (labels, z)),
             ("kl_divergence_with_log_targets", optax.losses.kl_divergence_with_log_targets(
                 jax.nn.log_softmax(j(z)), j(np.log(soft))), none, (np.log(soft), z)),
             ("poly_loss_cross_entropy", optax.losses.poly_loss_cross_entropy(

@@ -67,6 +67,11 @@ CLASS_NAMES = {
     "multilabel_soft_margin": "MultilabelSoftMargin",
     "multi_margin": "MultiMargin",
     "multilabel_margin": "MultilabelMargin",
+    "perceptron": "Perceptron",
+    "binary_sparsemax": "BinarySparsemax",
+    "multiclass_perceptron": "MulticlassPerceptron",
+    "multiclass_hinge": "MulticlassHinge",
+    "multiclass_sparsemax": "MulticlassSparsemax",
     "triplet_margin": "TripletMargin",
     "contrastive": "Contrastive",
     "ntxent": "NTXent",
@@ -196,7 +201,8 @@ def inputs_for(name, rng):
     if name == "multilabel_soft_margin":
         targets = rng.integers(0, 2, (n, 3)).astype(f32)
         return (targets, p), (targets, p)
-    if name == "multi_margin":
+    if name in ("multi_margin", "multiclass_perceptron", "multiclass_hinge",
+                "multiclass_sparsemax"):
         labels = rng.integers(0, 3, n)
         return (labels.astype(f32), p), (labels, p)
     if name == "multilabel_margin":

@@ -31,9 +31,14 @@ from .losses.linear_crossentropy import (
     linear_cross_entropy,
     linear_cross_entropy_value_and_grad,
 )
-from .losses.margin import categorical_hinge, hinge, squared_hinge
+from .losses.margin import binary_sparsemax, categorical_hinge, hinge, perceptron, squared_hinge
 from .losses.metric_learning import contrastive, ntxent, triplet_margin
 from .losses.multiclass_margins import multi_margin, multilabel_margin, multilabel_soft_margin
+from .losses.multiclass_scores import (
+    multiclass_hinge,
+    multiclass_perceptron,
+    multiclass_sparsemax,
+)
 from .losses.penalties import l1, l1_l2, l2
 from .losses.ranking_margins import margin_ranking
 from .losses.regression import (
@@ -94,6 +99,7 @@ __all__ = [
     "binary_crossentropy",
     "binary_focal",
     "binary_focal_crossentropy",
+    "binary_sparsemax",
     "boosting_objective",
     "categorical_crossentropy",
     "categorical_focal",
@@ -153,6 +159,9 @@ __all__ = [
     "mse",
     "msle",
     "multi_margin",
+    "multiclass_hinge",
+    "multiclass_perceptron",
+    "multiclass_sparsemax",
     "multilabel_margin",
     "multilabel_soft_margin",
     "native_kernels",
@@ -160,6 +169,7 @@ __all__ = [
     "nll",
     "ntxent",
     "one_hot",
+    "perceptron",
     "pinball",
     "pinball_loss",
     "poisson",

@@ -86,6 +86,17 @@ def binary_focal_crossentropy(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def binary_sparsemax(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def categorical_crossentropy(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -438,6 +449,40 @@ def multi_margin(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def multiclass_hinge(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    margin: float = 1.0,
+    axis: int = -1,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def multiclass_perceptron(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    axis: int = -1,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def multiclass_sparsemax(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    axis: int = -1,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def multilabel_margin(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -479,6 +524,17 @@ def ntxent(
     /,
     *,
     temperature: float = 0.07,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def perceptron(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    axis: int | tuple[int, ...] | None = None,
     sample_weight: ArrayLike | None = None,
     mask: ArrayLike | None = None,
     reduction: Reduction = "mean",
@@ -722,6 +778,7 @@ __all__ = [
     "binary_crossentropy",
     "binary_focal",
     "binary_focal_crossentropy",
+    "binary_sparsemax",
     "boosting_objective",
     "categorical_crossentropy",
     "categorical_focal",
@@ -781,6 +838,9 @@ __all__ = [
     "mse",
     "msle",
     "multi_margin",
+    "multiclass_hinge",
+    "multiclass_perceptron",
+    "multiclass_sparsemax",
     "multilabel_margin",
     "multilabel_soft_margin",
     "native_kernels",
@@ -788,6 +848,7 @@ __all__ = [
     "nll",
     "ntxent",
     "one_hot",
+    "perceptron",
     "pinball",
     "pinball_loss",
     "poisson",

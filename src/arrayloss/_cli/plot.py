@@ -212,7 +212,7 @@ def views(name: str, options: dict[str, Any] | None = None,
             def target(xp: Any, x: Any) -> Any:
                 return _const(xp, list(soft), x)
             what = f"y = ({soft[0]:g}, {soft[1]:g})"
-        if kind == "labels" and not logits:  # log-probabilities (negative_log_likelihood)
+        if name == "negative_log_likelihood":  # log-probabilities
             return [View("probability",
                          f"probability p of class 0; ŷ = (log p, log(1 − p)), {what}",
                          _grid(0.005, 0.995, points),

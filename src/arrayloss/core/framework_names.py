@@ -134,6 +134,11 @@ MAPPED: tuple[MappedName, ...] = (
                "sparse_categorical_crossentropy", _LOGITS),
     MappedName("sigmoid_focal_loss", _OPTAX, "binary_focal_crossentropy", _LOGITS),
     MappedName("hinge_loss", _OPTAX, "hinge"),
+    MappedName("perceptron_loss", _OPTAX, "perceptron"),
+    MappedName("sparsemax_loss", _OPTAX, "binary_sparsemax"),
+    MappedName("multiclass_perceptron_loss", _OPTAX, "multiclass_perceptron"),
+    MappedName("multiclass_hinge_loss", _OPTAX, "multiclass_hinge"),
+    MappedName("multiclass_sparsemax_loss", _OPTAX, "multiclass_sparsemax"),
     MappedName("kl_divergence_with_log_targets", _OPTAX, "kl_divergence",
                {"log_target": True, "from_logits": True}),
     MappedName("poly_loss_cross_entropy", _OPTAX, "poly_crossentropy", _LOGITS),
@@ -190,12 +195,6 @@ REFUSED: tuple[RefusedName, ...] = (
         "cosine_distance", _OPTAX, "cosine_distance, 1 - cos(predictions, targets)",
         "1 + arrayloss.cosine_similarity(targets, predictions) (arrayloss's "
         "cosine_similarity is Keras's -cos)"),
-    RefusedName(
-        "multiclass_hinge_loss", _OPTAX,
-        "Crammer-Singer hinge max(max_{c != y} s_c + 1 - s_y, 0) on integer labels",
-        "arrayloss.categorical_hinge(one_hot(labels, C), scores) only where the best other "
-        "class scores at least 0 (Keras's categorical_hinge takes max((1 - y) * s), which "
-        "is never below 0)"),
 )
 
 _BY_KEY: dict[str, MappedName] = {m.name.lower(): m for m in MAPPED}

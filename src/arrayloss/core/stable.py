@@ -20,6 +20,7 @@ __all__ = [
     "absolute_slope",
     "clamp_negative",
     "clip",
+    "cumulative_sum",
     "floored",
     "log1mexp",
     "log_probability",
@@ -266,6 +267,16 @@ def clip(x: Any, low: float, high: float) -> Any:
     if namespace_name(xp) == "dask":
         return xp.minimum(xp.maximum(x, xp.full_like(x, low)), xp.full_like(x, high))
     return xp.clip(x, low, high)
+
+
+def cumulative_sum(x: Any, /, *, axis: int) -> Any:
+    """The running sum along ``axis``. On PyTorch the tensor's own ``cumsum``:
+    array-api-compat's ``cumulative_sum`` looks up the namespace again inside, a cached
+    call that ``torch.compile`` warns about on every trace."""
+    xp = _namespace(x)
+    if namespace_name(xp) == "torch":
+        return x.cumsum(axis)
+    return xp.cumulative_sum(x, axis=axis)
 
 
 def clamp_negative(x: Any) -> Any:

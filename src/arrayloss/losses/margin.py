@@ -12,10 +12,10 @@ from typing import Any
 
 from ..core.chain_rule import closed_form
 from ..core.define import define_loss
-from ..core.stable import positive_part, reduce_max
+from ..core.stable import clip, positive_part, reduce_max
 from ._classes import CLASSIFICATION
 
-__all__ = ["categorical_hinge", "hinge", "squared_hinge"]
+__all__ = ["binary_sparsemax", "categorical_hinge", "hinge", "perceptron", "squared_hinge"]
 
 
 def _signed(xp: Any, y_true: Any) -> Any:
@@ -114,3 +114,74 @@ def _categorical_hinge(xp: Any, y_true: Any, y_pred: Any, *,
     zero = xp.zeros_like(y_pred)
     yield xp.where(active, d_negative - y_true, zero)
     yield zero
+
+
+@define_loss("perceptron", family=CLASSIFICATION)
+def perceptron(xp: Any, y_true: Any, y_pred: Any) -> Any:
+    r"""Perceptron loss, averaged over ``axis`` (default: the last axis): the hinge without
+    its margin, 0 once the score has the label's sign.
+
+    .. math:: \ell = \operatorname{mean}_{axis} \max(-y\,\hat y, 0),
+              \quad y \in \{-1, 1\} \;(0 \text{ is read as } -1)
+
+    optax ``perceptron_loss(scores, targets)`` (``{-1, 1}`` targets) is
+    ``perceptron(targets, scores, axis=(), reduction="none")``. At ``y·ŷ = 0`` the slope is
+    0 (ReLU's convention); optax's ``maximum`` gives half the slope there under
+    ``jax.grad``.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.perceptron(xp.asarray([1.0, 0.0]), xp.asarray([0.25, 0.5]), axis=(),
+    ...                      reduction="none")
+    Array([0. , 0.5], dtype=array_api_strict.float64)
+    """
+    return positive_part(-_signed(xp, y_true) * y_pred)
+
+
+@closed_form("perceptron", zero_hessian=True)
+def _perceptron(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
+    s = _signed(xp, y_true)
+    zero = xp.zeros_like(y_pred)
+    yield xp.where(-s * y_pred > 0, -s + zero, zero)
+    yield zero
+
+
+@define_loss("binary_sparsemax", family=CLASSIFICATION)
+def binary_sparsemax(xp: Any, y_true: Any, y_pred: Any) -> Any:
+    r"""Binary sparsemax loss (Blondel et al., 2020), averaged over ``axis`` (default: the
+    last axis): the Fenchel–Young loss whose prediction is the sparse sigmoid
+    ``clip((ŷ + 1)/2, 0, 1)``, so it is 0 once ``y·ŷ ≥ 1``, quadratic inside the margin
+    and linear beyond.
+
+    .. math:: \ell = \operatorname{sparseplus}(-y\,\hat y), \quad
+              \operatorname{sparseplus}(x) = \begin{cases} 0 & x \le -1 \\
+              (x + 1)^2 / 4 & |x| < 1 \\ x & x \ge 1 \end{cases},
+              \quad y \in \{-1, 1\} \;(0 \text{ is read as } -1)
+
+    optax ``sparsemax_loss(logits, labels)`` (``{0, 1}`` labels) is
+    ``binary_sparsemax(labels, logits, axis=(), reduction="none")``. Its slope is
+    continuous (``-y·clip((1 - yŷ)/2, 0, 1)``), so there is no kink to choose a slope at.
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.binary_sparsemax(xp.asarray([1.0, 0.0, 1.0]), xp.asarray([0.0, 0.5, 3.0]),
+    ...                            axis=(), reduction="none")
+    Array([0.25  , 0.5625, 0.    ], dtype=array_api_strict.float64)
+    """
+    x = -_signed(xp, y_true) * y_pred
+    # sparseplus as the quadratic at x clipped to [-1, 1] plus the linear part beyond 1:
+    # exact for any |x| (the difference of two squares (x+1)²/4 - (x-1)²/4 would lose every
+    # digit of a score of 1e8), with no `where` chain.
+    c = clip(x, -1.0, 1.0)
+    return 0.25 * (c + 1.0) * (c + 1.0) + positive_part(x - 1.0)
+
+
+@closed_form("binary_sparsemax")
+def _binary_sparsemax(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
+    # d/dŷ sparseplus(-s·ŷ) = -s·clip((x + 1)/2, 0, 1), then s²/2 inside |x| < 1 (0 at
+    # and beyond the knots, where the slope is continuous but the curvature jumps).
+    s = _signed(xp, y_true)
+    x = -s * y_pred
+    yield -s * clip(0.5 * (x + 1.0), 0.0, 1.0)
+    inside = xp.astype(xp.abs(x) < 1.0, y_pred.dtype)
+    yield 0.5 * s * s * inside
