@@ -1,7 +1,7 @@
 """optax's losses on raw scores (perceptron, binary sparsemax, multi-class perceptron,
 Crammer–Singer hinge, sparsemax): values and gradients against optax where its gradient is
 defined, the edges where arrayloss chooses (kinks, ties, labels out of range, large scores),
-and the bad inputs."""
+and the bad inputs; optax's smooth_labels on every backend."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import arrayloss
+from arrayloss.conformance.backends import available_backends
 
 jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
@@ -124,3 +125,45 @@ def test_multiclass_hinge_margin_and_bad_inputs():
     ("multiclass_sparsemax_loss", "multiclass_sparsemax")])
 def test_optax_names_resolve(name, loss):
     assert arrayloss.get(name) is arrayloss.get(loss)
+
+
+# -- smooth_labels ---------------------------------------------------------------------------
+@pytest.mark.parametrize("b", available_backends(), ids=lambda b: b.name)
+def test_smooth_labels_on_every_backend(b):
+    y = np.eye(4)[[0, 2, 3]]
+    mask = np.array([[True, True, False, True]] * 3)
+    plain = b.to_numpy(b.call(arrayloss.smooth_labels, b.asarray(y), alpha=0.3))
+    np.testing.assert_allclose(plain, 0.7 * y + 0.3 / 4, rtol=1e-6)
+    masked = b.to_numpy(b.call(arrayloss.smooth_labels, b.asarray(y), alpha=0.3,
+                               mask=b.asarray(mask)))
+    np.testing.assert_allclose(masked, 0.7 * y + 0.1, rtol=1e-6)  # 3 classes take part
+
+
+def test_smooth_labels_against_optax_with_traced_and_learned_alpha():
+    y = np.random.default_rng(2).dirichlet(np.ones(5), size=(3, 2))
+    for axis in (-1, (1, 2)):
+        np.testing.assert_allclose(
+            arrayloss.smooth_labels(y, alpha=0.25, axis=axis),
+            np.asarray(optax.losses.smooth_labels(jnp.asarray(y), 0.25, axis=axis)),
+            rtol=1e-12)
+    jitted = jax.jit(lambda a: arrayloss.smooth_labels(jnp.asarray(y), alpha=a))(0.5)
+    np.testing.assert_allclose(np.asarray(jitted), 0.5 * y + 0.1, rtol=1e-12)
+    torch = pytest.importorskip("torch")
+    alpha = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
+    arrayloss.smooth_labels(torch.tensor(y), alpha=alpha).sum().backward()
+    # d/dα Σ((1 - α)y + α/5) = Σ(1/5 - y) = 6 rows · (1 - 1) = 0 for rows summing to 1.
+    assert abs(alpha.grad.item()) < 1e-12
+    scale = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
+    arrayloss.smooth_labels(torch.tensor(y), alpha=scale)[..., 0].sum().backward()
+    np.testing.assert_allclose(scale.grad.item(), np.sum(0.2 - y[..., 0]), rtol=1e-12)
+
+
+def test_smooth_labels_bad_inputs():
+    with pytest.raises(ValueError, match="alpha"):
+        arrayloss.smooth_labels(np.eye(3), alpha=1.5)
+    with pytest.raises(TypeError, match="floating"):
+        arrayloss.smooth_labels(np.array([[0, 1]]), alpha=0.1)
+    with pytest.raises(TypeError, match="booleans"):
+        arrayloss.smooth_labels(np.eye(3), alpha=0.1, mask=np.ones((3, 3)))
+    with pytest.raises(ValueError, match="axis"):
+        arrayloss.smooth_labels(np.eye(3), alpha=0.1, axis=2)

@@ -20,7 +20,7 @@ from .losses.crossentropy import (
 from .losses.deviance import gamma_deviance, poisson_deviance, tweedie_deviance
 from .losses.divergences import generalized_kl_divergence, kl_divergence
 from .losses.embedding_margins import cosine_embedding, hinge_embedding, soft_margin
-from .losses.encoding import one_hot, to_categorical
+from .losses.encoding import one_hot, smooth_labels, to_categorical
 from .losses.focal import (
     binary_focal_crossentropy,
     categorical_focal_crossentropy,
@@ -182,6 +182,7 @@ __all__ = [
     "quantile",
     "scce",
     "smooth_l1",
+    "smooth_labels",
     "soft_l1",
     "soft_margin",
     "sparse_categorical_crossentropy",

@@ -16,6 +16,7 @@ from .core.reduction import combine_partials as combine_partials
 from .core.registry import available as available
 from .core.registry import get as get
 from .losses.encoding import one_hot as one_hot
+from .losses.encoding import smooth_labels as smooth_labels
 from .losses.encoding import to_categorical as to_categorical
 from .losses.linear_crossentropy import linear_cross_entropy as linear_cross_entropy
 from .losses.linear_crossentropy import (
@@ -861,6 +862,7 @@ __all__ = [
     "quantile",
     "scce",
     "smooth_l1",
+    "smooth_labels",
     "soft_l1",
     "soft_margin",
     "sparse_categorical_crossentropy",

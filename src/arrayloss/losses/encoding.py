@@ -1,5 +1,6 @@
 """Integer class labels to one-hot rows: ``one_hot`` (traceable) and Keras's
-``to_categorical`` (which may read the data to count the classes)."""
+``to_categorical`` (which may read the data to count the classes); optax's
+``smooth_labels`` for one-hot rows."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import array_api_compat
 import numpy as np
 
 from ..core.namespace import default_float, default_index
+from ..core.options import check_axis, check_number
 
-__all__ = ["one_hot", "to_categorical"]
+__all__ = ["one_hot", "smooth_labels", "to_categorical"]
 
 
 def _labels(y: Any, name: str = "y") -> tuple[Any, Any, Any]:
@@ -108,3 +110,47 @@ def to_categorical(y: Any, num_classes: int | None = None) -> Any:
             largest = largest.compute()
         num_classes = max(int(largest) + 1, 1)  # reads the data, as documented
     return one_hot(y, num_classes)
+
+
+def smooth_labels(y: Any, /, *, alpha: Any, axis: int | tuple[int, ...] = -1,
+                  mask: Any = None) -> Any:
+    r"""optax's ``smooth_labels``: one-hot (or soft) targets moved towards the uniform
+    distribution over the classes of ``axis`` (default -1; a tuple for several axes).
+
+    .. math:: \tilde y = (1 - \alpha)\,y + \frac{\alpha}{n}, \qquad n = \text{the
+              number of classes (the count of true } \texttt{mask} \text{ entries)}
+
+    ``alpha`` is a number in ``[0, 1]`` or an array (a traced value under ``jax.jit``, a
+    tensor with a gradient). With ``mask`` (optax's ``where``: true for the classes that
+    take part, broadcastable to ``y``) ``n`` counts the true entries along ``axis`` per
+    row, and every entry, masked ones included, is shifted by ``α/n`` as in optax (the
+    losses' own ``mask`` leaves the masked classes out). optax ``smooth_labels(y, alpha,
+    axis=a, where=m)`` is ``smooth_labels(y, alpha=alpha, axis=a, mask=m)``; the losses'
+    ``label_smoothing`` option is the same as smoothing first (Keras's ``y·(1 - ls) +
+    ls/C``).
+
+    >>> import array_api_strict as xp
+    >>> import arrayloss
+    >>> arrayloss.smooth_labels(xp.asarray([[0.0, 1.0, 0.0, 0.0]]), alpha=0.2)
+    Array([[0.05, 0.85, 0.05, 0.05]], dtype=array_api_strict.float64)
+    """
+    if not array_api_compat.is_array_api_obj(y):
+        y = np.asarray(y)
+    y = cast(Any, y)
+    xp = array_api_compat.array_namespace(y)
+    if not xp.isdtype(y.dtype, "real floating"):
+        raise TypeError(f"smooth_labels takes floating one-hot or soft targets; got y of "
+                        f"dtype {y.dtype}")
+    if isinstance(alpha, (numbers.Real, np.generic)):
+        alpha = check_number("alpha", alpha, low=0.0, high=1.0)
+    axes = check_axis(axis, y.ndim)
+    if mask is None:
+        count: Any = float(np.prod([y.shape[a] for a in axes]))
+    else:
+        if not array_api_compat.is_array_api_obj(mask):
+            mask = xp.asarray(mask, device=array_api_compat.device(y))
+        if not xp.isdtype(mask.dtype, "bool"):
+            raise TypeError(f"mask must hold booleans (the classes that take part); got "
+                            f"dtype {mask.dtype}")
+        count = xp.sum(xp.astype(mask, y.dtype), axis=axes, keepdims=True)
+    return (1.0 - alpha) * y + alpha / count
