@@ -103,7 +103,9 @@ def test_poisson_full_adds_stirling_only_above_one():
 
 
 # -- properties -----------------------------------------------------------------------------
-finite = st.floats(-50, 50, allow_nan=False, width=64)
+# No subnormal numbers: XLA on the CPU flushes them to zero, so JAX sees another input
+# (test_contract.py's test_norms_are_scaled_before_squaring pins that case).
+finite = st.floats(-50, 50, allow_nan=False, allow_subnormal=False, width=64)
 pairs = st.integers(1, 6).flatmap(lambda n: st.tuples(
     hnp.arrays(np.float64, (n, 3), elements=finite), hnp.arrays(np.float64, (n, 3),
                                                                 elements=finite)))

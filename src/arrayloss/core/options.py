@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 __all__ = [
     "REDUCTIONS",
+    "StaticInterval",
     "Flag",
     "Fraction",
     "IgnoreIndex",
@@ -28,7 +29,10 @@ __all__ = [
     "check_bool",
     "check_number",
     "check_reduction",
+    "equals_number",
+    "is_jax_scalar",
     "option_checks",
+    "static_number",
 ]
 
 REDUCTIONS = ("mean", "sum", "weighted_mean", "none", "partial_mean", "partial_weighted_mean")
@@ -118,9 +122,58 @@ class Interval(OptionCheck):
     low_open: bool = False
     high_open: bool = False
 
-    def __call__(self, name: str, value: Any) -> float:
+    def __call__(self, name: str, value: Any) -> Any:
+        if is_jax_scalar(value):
+            # A JAX number (a traced value under jax.jit, or a learned one under
+            # jax.grad): data, which cannot be read while tracing, so the interval is the
+            # caller's promise. The losses that branch on the value in Python refuse it
+            # (``static_number``).
+            return value
         return check_number(name, value, low=self.low, high=self.high,
                             low_open=self.low_open, high_open=self.high_open)
+
+
+def is_jax_scalar(value: Any) -> bool:
+    """Whether ``value`` is a 0-d JAX array (a tracer under ``jax.jit`` or ``jax.grad``
+    included), without importing JAX."""
+    import sys
+
+    jax = sys.modules.get("jax")
+    return (jax is not None and isinstance(value, jax.Array)
+            and tuple(value.shape) == ())
+
+
+def equals_number(value: Any, number: float) -> bool:
+    """Whether an option is the Python (or NumPy) number ``number``; ``False`` for a JAX
+    value, which may be traced: the caller then takes the general form of its formula,
+    which the special value would only have shortened."""
+    return isinstance(value, numbers.Real) and value == number  # NumPy scalars included
+
+
+def static_number(name: str, value: Any) -> float:
+    """``value`` as a Python float, for an option by which the formula chooses its form in
+    Python: a JAX value is read if it is concrete, and a traced one is a clear TypeError."""
+    if is_jax_scalar(value):
+        try:
+            return float(value)
+        except Exception as error:  # jax's ConcretizationTypeError, a TypeError
+            raise TypeError(
+                f"{name} chooses the form of the formula in Python, so it must be a number "
+                f"known at trace time; got a traced JAX value ({type(value).__name__}). "
+                f"Pass {name} as a Python float (close over it, or "
+                f"jax.jit(..., static_argnames=...))") from error
+    return float(value)
+
+
+@dataclass(frozen=True)
+class StaticInterval(Interval):
+    """A real number in the interval that the formula reads in Python (a norm's order
+    ``p``): a traced JAX value is refused with a clear error (:func:`static_number`)."""
+
+    def __call__(self, name: str, value: Any) -> float:
+        if is_jax_scalar(value):
+            value = static_number(name, value)
+        return super().__call__(name, value)
 
 
 @dataclass(frozen=True)
@@ -164,6 +217,8 @@ class TweediePower(OptionCheck):
     """A real power ``p ≤ 0`` or ``p ≥ 1``: no Tweedie distribution has ``0 < p < 1``."""
 
     def __call__(self, name: str, value: Any) -> float:
+        if is_jax_scalar(value):  # the power chooses the deviance's form in Python
+            value = static_number(name, value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name} must be a real number; got {value!r} of type "
                             f"{type(value).__name__}")

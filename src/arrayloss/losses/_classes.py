@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..core.namespace import option_array
+from ..core.options import equals_number
 from ..core.shapes import drop_axes
 from ..core.stable import (
     LOG_FLOOR_SLOPE,
@@ -65,12 +66,14 @@ def class_weight_array(xp: Any, class_weight: Any, scores: Any, axis: int) -> An
 
 def smooth_binary(y: Any, label_smoothing: float) -> Any:
     """Keras's binary label smoothing: ``y·(1 - ls) + 0.5·ls``."""
-    return y if label_smoothing == 0 else y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if equals_number(label_smoothing, 0):
+        return y
+    return y * (1.0 - label_smoothing) + 0.5 * label_smoothing
 
 
 def smooth_categorical(y: Any, label_smoothing: float, num_classes: int) -> Any:
     """Keras's categorical label smoothing: ``y·(1 - ls) + ls/C``."""
-    if label_smoothing == 0:
+    if equals_number(label_smoothing, 0):
         return y
     return y * (1.0 - label_smoothing) + label_smoothing / num_classes
 
@@ -244,7 +247,7 @@ def label_targets(xp: Any, labels: Any, scores: Any, axis: int, ignore_index: An
     and where the sample's label is usable (in range and not ignored)."""
     rows, valid, keep = label_rows(xp, labels, scores, axis, ignore_index)
     targets = rows
-    if label_smoothing > 0:
+    if not equals_number(label_smoothing, 0):
         spread = xp.ones_like(scores)
         if class_weight is not None:
             weights = class_weight_array(xp, class_weight, scores, axis)

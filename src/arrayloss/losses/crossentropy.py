@@ -17,7 +17,7 @@ from ..core.chain_rule import closed_form
 from ..core.define import PerSample, define_loss
 from ..core.namespace import option_array
 from ..core.native import finite_logits, finite_or_formula, host_checks_allowed
-from ..core.options import Flag, Fraction, IgnoreIndex
+from ..core.options import Flag, Fraction, IgnoreIndex, equals_number
 from ..core.shapes import drop_axes
 from ..core.stable import times_log
 from ._classes import (
@@ -255,7 +255,7 @@ def _indexed_loss(
     if class_weight is not None:
         weights = class_weight_array(xp, class_weight, log_p, axis)
         weight = pick(xp, xp.broadcast_to(weights, tuple(log_p.shape)), safe, axis)
-    if label_smoothing > 0:
+    if not equals_number(label_smoothing, 0):  # a traced value takes the general form
         num_classes = log_p.shape[axis]
         # PyTorch: (1 - ls)·w_y·(-log p_y) + ls/C·Σ_c w_c·(-log p_c), divided by w_y here
         # because the core multiplies the per-sample value by the weight w_y.

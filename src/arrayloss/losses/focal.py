@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from ..core.chain_rule import closed_form
 from ..core.define import define_loss
 from ..core.native import finite_logits, finite_or_formula, host_checks_allowed
-from ..core.options import Flag, Fraction, Interval, NonNegative
+from ..core.options import Flag, Fraction, Interval, NonNegative, equals_number, is_jax_scalar
 from ..core.stable import log1mexp, times_log
 from ._classes import (
     CLASSIFICATION,
@@ -45,7 +45,7 @@ def _power_from_log(xp: Any, log_x: Any, gamma: float) -> Any:
     """``x^γ`` from ``log x``: ``exp(γ·log x)``, 0 at ``log x = -inf`` with a zero gradient
     (``power(x, γ)`` has an infinite derivative at ``x = 0`` for ``γ < 1``). ``γ = 0``
     is exactly 1, also where ``log x = -inf`` (``0·(-inf)`` would be NaN)."""
-    if gamma == 0:
+    if equals_number(gamma, 0):
         return xp.ones_like(log_x)
     return xp.exp(gamma * log_x)
 
@@ -115,7 +115,7 @@ def binary_focal_crossentropy(
     y = smooth_binary(y_true, label_smoothing)
     log_p, log_q = binary_logs(xp, y_pred, from_logits)
     cross_entropy = -(times_log(y, log_p) + times_log(1.0 - y, log_q))
-    if gamma >= 1:
+    if not is_jax_scalar(gamma) and gamma >= 1:
         # 1 - p_t = y·q + (1 - y)·p is a sum of two non-negative terms, exact as it is
         # (q is exp(log q), not 1 - p, which would round to 0 for a large logit); and
         # m^γ has the finite slope γ·m^(γ-1) also where m underflows to 0.
@@ -125,6 +125,7 @@ def binary_focal_crossentropy(
             mix = y * (1.0 - y_pred) + (1.0 - y) * y_pred
         modulation = mix if gamma == 1 else mix**gamma
     else:  # m^γ's slope is infinite at m = 0 for γ < 1: from log m, with the slope 0 there
+        # (also the form of a traced γ, which the Python test above cannot read)
         modulation = _power_from_log(xp, _log_mix(xp, y, log_q, log_p), gamma)
     values = modulation * cross_entropy
     if apply_class_balancing:
@@ -170,7 +171,7 @@ def _binary_focal(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balancing: b
     dp, dq = binary_slopes(xp, y_pred, from_logits)
     ce1 = -(y * dp + (1.0 - y) * dq)
     scale = (alpha * y + (1.0 - alpha) * (1.0 - y)) if apply_class_balancing else 1.0
-    if gamma == 0:  # m^0 is exactly 1 in the loss
+    if equals_number(gamma, 0):  # m^0 is exactly 1 in the loss
         yield scale * ce1
         ddp, ddq = binary_curvatures(xp, y_pred, from_logits)
         yield scale * -(y * ddp + (1.0 - y) * ddq)
@@ -244,7 +245,7 @@ def _categorical_focal(xp: Any, y_true: Any, y_pred: Any, *, alpha: float, gamma
     y = smooth_categorical(y_true, label_smoothing, y_pred.shape[axis[0]])
     s = categorical_logs(xp, y_pred, from_logits, axis)
     zero = xp.zeros_like(s)
-    if gamma == 0:
+    if equals_number(gamma, 0):
         return through_classes(xp, y_pred, -alpha * y + zero, None, from_logits, axis)
     # At s = 0 (p = 1) log1mexp's `where` makes M a constant 0: no derivative there.
     inside = s < 0

@@ -12,14 +12,15 @@ from typing import Annotated, Any
 from ..core.chain_rule import closed_form, no_closed_form
 from ..core.define import PerSample, define_loss
 from ..core.namespace import device_of as _device
-from ..core.options import Flag, Interval, NonNegative, Positive
+from ..core.options import Flag, NonNegative, Positive, StaticInterval
 from ..core.stable import logsumexp, positive_part, safe_divide, scaled_norm, softplus, unit_vectors
 
 __all__ = ["contrastive", "ntxent", "triplet_margin"]
 
 _METRIC = "metric_learning"
 # The order p of a p-norm distance: any finite positive number.
-_NormOrder = Annotated[float, Interval(low=0, high=math.inf, low_open=True, high_open=True)]
+_NormOrder = Annotated[float, StaticInterval(low=0, high=math.inf, low_open=True,
+                                             high_open=True)]
 
 
 def _pairwise_distance(xp: Any, a: Any, b: Any, p: float, eps: float) -> Any:

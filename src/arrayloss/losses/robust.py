@@ -18,7 +18,7 @@ from typing import Any
 
 from ..core.chain_rule import closed_form, constant
 from ..core.define import define_loss
-from ..core.options import NonNegative, OpenFraction, Positive
+from ..core.options import NonNegative, OpenFraction, Positive, equals_number
 from ..core.stable import absolute, absolute_slope, clip, sigmoid
 
 __all__ = [
@@ -99,7 +99,7 @@ def smooth_l1(xp: Any, y_true: Any, y_pred: Any, *, beta: NonNegative = 1.0) -> 
     """
     error = y_pred - y_true
     size = absolute(error)
-    if beta == 0:
+    if equals_number(beta, 0):
         return size
     # The knot belongs to the inner branch, as Huber's (its second derivative 1/β there).
     return xp.where(size <= beta, 0.5 * error**2 / beta, size - 0.5 * beta)
@@ -118,7 +118,7 @@ def _smooth_l1_torch(xp: Any, y_true: Any, y_pred: Any, *, beta: float) -> Any:
 
 @closed_form("smooth_l1", self_contained=True)
 def _smooth_l1(xp: Any, y_true: Any, y_pred: Any, *, beta: float) -> Iterator[Any]:
-    if beta == 0:  # mae's: the slope +1 at e = 0, no curvature
+    if equals_number(beta, 0):  # mae's: the slope +1 at e = 0, no curvature
         yield absolute_slope(y_pred - y_true)
         yield xp.zeros_like(y_pred)
         return
