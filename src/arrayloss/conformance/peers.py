@@ -114,7 +114,12 @@ def peer(loss: str, library: str, function: str, make_inputs: Callable[..., Any]
 
 def all_peers() -> list[Peer]:
     """Every row of every family (importing the family modules registers them)."""
-    from . import peers_classification, peers_regression, peers_structured  # noqa: F401
+    from . import (  # noqa: F401
+        peers_classification,
+        peers_keras_only,
+        peers_regression,
+        peers_structured,
+    )
 
     return list(PEERS)
 

@@ -9,6 +9,7 @@ logits).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -55,18 +56,20 @@ def categorical_generalized_crossentropy(
 
     .. math:: \ell = \frac{1 - p_y^{\,q}}{q}, \quad 0 < q \le 1
 
-    Robust to noisy labels: the gradient of a confidently wrong sample fades as ``p_y``
-    goes to 0 (``q → 0`` is the cross-entropy, ``q = 1`` is ``1 - p_y``). ``y_true`` holds
-    one integer label per sample, as for ``sparse_categorical_crossentropy``; a label
-    outside ``[0, C)`` gives NaN for its sample. Keras's
+    Robust to noisy labels: the gradient of a confidently wrong sample fades as ``p_y`` goes
+    to 0 (``q → 0`` is the cross-entropy, ``q = 1`` is ``1 - p_y``). ``y_true`` holds one
+    integer label per sample, as for ``sparse_categorical_crossentropy``; a label outside
+    ``[0, C)`` gives NaN for its sample. Keras's
     ``categorical_generalized_cross_entropy(y_true, y_pred, q)`` (probabilities, ``q`` in
     ``(0, 1)``) gives the same values. ``from_logits=True`` reads ``y_pred`` as logits:
-    ``p_y^q = exp(q·log_softmax(y_pred)_y)``, finite for logits of ±1e4. The value is
-    computed as ``-expm1(q·log p_y)/q``, exact near ``p_y = 1`` where ``1 - p_y^q``
-    cancels. Where Keras's gradient is infinite or NaN (``p_y = 0``: ``q·p^(q-1)`` is
-    infinite, and its one-hot product makes the other classes' entries ``0·inf``), the
-    probability's log is floored at -100 as in the cross-entropies, so the gradient is
-    finite and 0 off the label.
+    ``p_y^q = exp(q·log_softmax(y_pred)_y)``, finite for logits of ±1e4. Near ``p_y = 1``,
+    where ``1 - p_y^q`` cancels, the value is ``-expm1(q·log p_y)/q``. Where Keras's
+    gradient is infinite or NaN (``p_y = 0``: ``q·p^(q-1)`` is infinite, and its one-hot
+    product makes the other classes' entries ``0·inf``), the probability's log is floored at
+    -100 as in the cross-entropies, so the gradient is finite and 0 off the label. Only the
+    label's probability is read, as by ``negative_log_likelihood``: a NaN elsewhere in its
+    row is not part of the value (Keras's one-hot product reads every entry); with logits
+    the whole row counts.
 
     >>> import array_api_strict as xp
     >>> import arrayloss
@@ -77,8 +80,12 @@ def categorical_generalized_crossentropy(
     """
     safe, valid, _ = usable_labels(xp, y_true, y_pred.shape[axis], axis, None)
     log_p = _label_log(xp, y_pred, safe, from_logits, axis)
-    # 1 - p^q = -expm1(q·log p): no cancellation for p near 1; p = 0 gives 1/q.
-    values = -xp.expm1(q * log_p) / q
+    # 1 - p^q as -expm1(q·log p) where p^q > 1/2 (no cancellation for p near 1), and as
+    # 1 - exp(q·log p) below, where nothing cancels: the backward of expm1 (its value + 1
+    # in PyTorch and JAX) would lose digits there, e^-30 read as 1 - (1 - e^-30).
+    scaled = q * log_p
+    near_one = scaled > -math.log(2.0)
+    values = xp.where(near_one, -xp.expm1(scaled), 1.0 - xp.exp(scaled)) / q
     return PerSample(values, invalid=~valid)
 
 
