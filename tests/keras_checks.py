@@ -36,6 +36,10 @@ def keras_cases(rng):
     labels = rng.integers(0, 5, n)
     masks = (rng.uniform(size=(n, 6, 6, 1)) > 0.5).astype(f32)
     maps = rng.uniform(0.01, 0.99, (n, 6, 6, 1)).astype(f32)
+    # Circle: unit-norm embeddings (Keras expects them), class 3 without a positive.
+    groups = np.array([0, 0, 1, 1, 2, 2, 2, 3], dtype=f32)
+    embeddings = rng.normal(size=(n, 4))
+    embeddings = (embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)).astype(f32)
     ctc_labels = np.array([[1, 2, 2, 0], [3, 0, 0, 0], [1, 4, 3, 2], [2, 1, 0, 0]] * 2)
     ctc_logits = rng.normal(size=(n, 7, 5)).astype(f32)
     # Keras <= 3.15.1 multiplies the false negatives by alpha (docs/structured.md): probe it.
@@ -66,6 +70,12 @@ def keras_cases(rng):
          {"from_logits": True}),
         ("SparseCategoricalCrossentropy", (labels, probs), {"ignore_class": 2},
          {"ignore_class": 2}),
+        ("CategoricalGeneralizedCrossEntropy", (labels.astype(f32), probs), {"q": 0.7},
+         {"q": 0.7}),
+        ("Circle", (groups, embeddings), {"gamma": 8.0, "margin": 0.25},
+         {"gamma": 8.0, "margin": 0.25}),
+        ("Circle", (groups, embeddings), {"remove_diagonal": False, "gamma": 4.0},
+         {"remove_diagonal": False, "gamma": 4.0}),
         ("KLDivergence", (soft, probs), {}, {}),
         ("Hinge", binary, {}, {}),
         ("SquaredHinge", (2 * binary[0] - 1, logits[1]), {}, {}),
@@ -97,7 +107,7 @@ def check_against_keras(name, inputs, ours_options, keras_options, rng):
     # The reductions are Keras's own code for every class: all of them for a few losses
     # (element-wise, masked, per-image), the default and "none" (the per-sample shape) for
     # the others.
-    every = name in ("MeanSquaredError", "Dice") or "ignore_class" in ours_options
+    every = name in ("MeanSquaredError", "Dice", "Circle") or "ignore_class" in ours_options
     reductions = REDUCTIONS if every else ("sum_over_batch_size", None)
     pairs = [(getattr(alk, name)(reduction=r, **ours_options),
               getattr(keras.losses, name)(reduction=r, **keras_options)) for r in reductions]

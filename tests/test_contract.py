@@ -48,10 +48,14 @@ def _call(case, b, inputs, **options):
 # -- NaN in, NaN out (SPEC section 6) -------------------------------------------------------
 def _put_nan(case, inputs, index):
     """NaN at the first element of input ``index`` that the formula reads: for the
-    log-probabilities of ``negative_log_likelihood``, the first sample's label entry (its
-    other entries are not part of ``-log p_y``)."""
-    if case.loss == "negative_log_likelihood" and index == 1:
-        inputs[1][0, int(inputs[0][0])] = math.nan
+    log-probabilities of ``negative_log_likelihood`` and the probabilities of
+    ``categorical_generalized_crossentropy``, the first sample's label entry (its other
+    entries are not part of ``-log p_y`` nor of ``p_y^q``)."""
+    reads_the_label_only = case.loss == "negative_log_likelihood" or (
+        case.loss == "categorical_generalized_crossentropy"
+        and not case.options.get("from_logits"))
+    if reads_the_label_only and index == 1:
+        inputs[1][0, int(inputs[0].flat[0])] = math.nan
     else:
         inputs[index].flat[0] = math.nan
 

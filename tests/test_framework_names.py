@@ -250,6 +250,12 @@ def _keras_checks():
          {"gamma": 1.5}, (y01, prob)),
         ("CategoricalFocalCrossentropy", L.CategoricalFocalCrossentropy()(soft, probs), {},
          (soft, probs)),
+        ("CategoricalGeneralizedCrossEntropy",
+         L.CategoricalGeneralizedCrossEntropy(q=0.7)(labels, probs), {"q": 0.7},
+         (labels, probs)),
+        ("categorical_generalized_cross_entropy",
+         L.categorical_generalized_cross_entropy(labels, probs, q=0.5), {"reduction": "none"},
+         (labels, probs)),
         ("L1L2", keras.regularizers.L1L2(l1=0.02)(w.astype(np.float32)), {"l1": 0.02}, (w,)),
     ]
 

@@ -33,6 +33,7 @@ CLASS_NAMES = {
     "categorical_crossentropy": "CategoricalCrossentropy",
     "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
     "negative_log_likelihood": "NegativeLogLikelihood",
+    "categorical_generalized_crossentropy": "CategoricalGeneralizedCrossEntropy",
     "kl_divergence": "KLDivergence",
     "ctc": "CTC",
     "binary_focal_crossentropy": "BinaryFocalCrossentropy",
@@ -75,6 +76,7 @@ CLASS_NAMES = {
     "triplet_margin": "TripletMargin",
     "contrastive": "Contrastive",
     "ntxent": "NTXent",
+    "circle": "Circle",
     "dice": "Dice",
     "tversky": "Tversky",
     "jaccard": "Jaccard",
@@ -92,7 +94,7 @@ def test_one_class_per_loss_with_keras_names():
     losses = {n for n in arrayloss.available() if hasattr(arrayloss.get(n), "spec")}
     assert set(alk.CLASSES) == losses
     assert set(arrayloss.available()) - losses == {"l1", "l2", "l1_l2"}
-    assert len(WITH_KERAS) == 20
+    assert len(WITH_KERAS) == 22
     # __all__ is written out for type checkers: exactly the generated classes, in order.
     assert alk.__all__ == ["CLASSES", "ArraylossLoss", "get",
                            *(cls.__name__ for cls in alk.CLASSES.values())]
@@ -123,7 +125,8 @@ def test_on_keras_backend(backend):
 def changed(value, option):
     """A valid value of ``option`` other than its default ``value``."""
     special = {"class_weight": [1.0, 2.0, 3.0], "pos_weight": 2.0, "ignore_index": -1,
-               "class_axis": -1, "blank": 1}
+               "class_axis": -1, "blank": 1,
+               "ref_labels": [0, 1], "ref_embeddings": [[1.0, 0.0], [0.0, 1.0]]}
     if option in special:
         return special[option]
     if option == "axis":

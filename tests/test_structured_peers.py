@@ -1,5 +1,6 @@
 """The structured losses against Keras 3, optax, PyTorch, MONAI and pytorch-metric-learning:
-every peer row of ``peers_structured`` (rows with ``difference`` must still differ)."""
+every peer row of ``peers_structured`` and the circle rows of ``peers_keras_only`` (rows
+with ``difference`` must still differ)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import numpy as np
 import pytest
 
 import arrayloss
-from arrayloss.conformance import peers_structured  # noqa: F401  (registers the rows)
+from arrayloss.conformance import (  # noqa: F401  (registers the rows)
+    peers_keras_only,
+    peers_structured,
+)
 from arrayloss.conformance.peers import PEERS
 
 FAMILIES = ("segmentation", "metric_learning", "sequence")

@@ -237,6 +237,11 @@ GENERATED = {
     "TukeyBiweightLoss": ({"c": 1.0}, lambda: _regression(torch.float64)),
     "NTXentLoss": ({"temperature": 0.5}, lambda: [randn(6, 3, dtype=torch.float64),
                                                   torch.tensor([0, 0, 1, 1, 2, 2])]),
+    "CircleLoss": ({"gamma": 8.0, "margin": 0.3}, lambda: [randn(6, 3, dtype=torch.float64),
+                                                          torch.tensor([0, 0, 1, 1, 2, 2])]),
+    "GeneralizedCrossEntropyLoss": ({"q": 0.7, "from_logits": True},
+                                    lambda: [randn(5, 4, dtype=torch.float64),
+                                             torch.tensor([0, 3, 1, 2, 3])]),
     "ContrastiveLoss": ({"margin": 0.5}, lambda: [rand(5, dtype=torch.float64),
                                                   torch.tensor([0.0, 1.0, 1.0, 0.0, 1.0])]),
 }

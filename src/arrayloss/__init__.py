@@ -11,6 +11,7 @@ from .core.define import PerSample, define_loss
 from .core.native import native_kernels
 from .core.reduction import combine_partials
 from .core.registry import available, get
+from .losses.circle import circle
 from .losses.crossentropy import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -27,6 +28,7 @@ from .losses.focal import (
     poly_crossentropy,
 )
 from .losses.general_robust import general_robust, general_robust_nll
+from .losses.generalized_crossentropy import categorical_generalized_crossentropy
 from .losses.linear_crossentropy import (
     linear_cross_entropy,
     linear_cross_entropy_value_and_grad,
@@ -82,6 +84,7 @@ nll = negative_log_likelihood
 kld = kullback_leibler_divergence = kl_divergence
 focal = binary_focal = binary_focal_crossentropy
 categorical_focal = categorical_focal_crossentropy
+gce = generalized_crossentropy = categorical_generalized_crossentropy
 tweedie = tweedie_deviance
 i_divergence = generalized_kl_divergence
 poly_loss = poly1 = poly_crossentropy
@@ -104,10 +107,12 @@ __all__ = [
     "categorical_crossentropy",
     "categorical_focal",
     "categorical_focal_crossentropy",
+    "categorical_generalized_crossentropy",
     "categorical_hinge",
     "cauchy",
     "cce",
     "charbonnier",
+    "circle",
     "combine_partials",
     "contrastive",
     "cosine_embedding",
@@ -120,9 +125,11 @@ __all__ = [
     "focal",
     "gamma_deviance",
     "gaussian_nll",
+    "gce",
     "geman_mcclure",
     "general_robust",
     "general_robust_nll",
+    "generalized_crossentropy",
     "generalized_kl_divergence",
     "get",
     "gradient",

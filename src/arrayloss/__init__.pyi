@@ -127,6 +127,19 @@ def categorical_focal_crossentropy(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def categorical_generalized_crossentropy(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    q: float = 0.5,
+    from_logits: bool = False,
+    axis: int = -1,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def categorical_hinge(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -157,6 +170,21 @@ def charbonnier(
     *,
     scale: float = 1.0,
     axis: int | tuple[int, ...] | None = None,
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def circle(
+    labels: ArrayLike,
+    embeddings: ArrayLike,
+    /,
+    *,
+    gamma: float = 80.0,
+    margin: float = 0.4,
+    remove_diagonal: bool = True,
+    ref_labels: Any = None,
+    ref_embeddings: Any = None,
     sample_weight: ArrayLike | None = None,
     mask: ArrayLike | None = None,
     reduction: Reduction = "mean",
@@ -743,6 +771,8 @@ categorical_focal = categorical_focal_crossentropy
 cce = categorical_crossentropy
 cosine_proximity = cosine_similarity
 focal = binary_focal_crossentropy
+gce = categorical_generalized_crossentropy
+generalized_crossentropy = categorical_generalized_crossentropy
 huber_loss = huber
 i_divergence = generalized_kl_divergence
 info_nce = ntxent
@@ -784,10 +814,12 @@ __all__ = [
     "categorical_crossentropy",
     "categorical_focal",
     "categorical_focal_crossentropy",
+    "categorical_generalized_crossentropy",
     "categorical_hinge",
     "cauchy",
     "cce",
     "charbonnier",
+    "circle",
     "combine_partials",
     "contrastive",
     "cosine_embedding",
@@ -800,9 +832,11 @@ __all__ = [
     "focal",
     "gamma_deviance",
     "gaussian_nll",
+    "gce",
     "geman_mcclure",
     "general_robust",
     "general_robust_nll",
+    "generalized_crossentropy",
     "generalized_kl_divergence",
     "get",
     "gradient",

@@ -66,14 +66,19 @@ __all__ = [
     "Huber", "SmoothL1", "LogCosh", "Quantile", "TukeyBiweight", "GeneralRobust",
     "GeneralRobustNLL", "Charbonnier", "Cauchy", "GemanMcclure", "Welsch", "SoftL1", "Arctan",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-    "NegativeLogLikelihood", "KLDivergence", "GeneralizedKLDivergence",
-    "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "PolyCrossentropy", "Hinge",
-    "SquaredHinge", "CategoricalHinge", "Perceptron", "BinarySparsemax", "SoftMargin",
-    "HingeEmbedding", "CosineEmbedding", "MarginRanking", "MultilabelSoftMargin",
-    "MultiMargin", "MultilabelMargin", "MulticlassPerceptron", "MulticlassHinge",
-    "MulticlassSparsemax", "Dice", "Tversky", "Jaccard", "TripletMargin", "Contrastive",
-    "NTXent", "CTC"
+    "NegativeLogLikelihood", "CategoricalGeneralizedCrossEntropy", "KLDivergence",
+    "GeneralizedKLDivergence", "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy",
+    "PolyCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge", "Perceptron",
+    "BinarySparsemax", "SoftMargin", "HingeEmbedding", "CosineEmbedding", "MarginRanking",
+    "MultilabelSoftMargin", "MultiMargin", "MultilabelMargin", "MulticlassPerceptron",
+    "MulticlassHinge", "MulticlassSparsemax", "Dice", "Tversky", "Jaccard", "TripletMargin",
+    "Contrastive", "NTXent", "Circle", "CTC"
 ]
+
+# Keras's own mask on a loss's values, where the loss sets one: keras.losses.circle masks
+# the values that are not positive (a query without a positive or a negative), so that
+# "sum_over_batch_size" averages over the others; arrayloss's circle gives 0 there.
+_VALUE_MASKS: dict[str, Callable[[Any], Any]] = {"circle": lambda values: ops.greater(values, 0)}
 
 # Class names where joining the capitalized words of the canonical name is not Keras's
 # spelling (``KlDivergence``) or not its style for acronyms (``Ctc``).
@@ -85,6 +90,7 @@ _CLASS_NAMES = {
     "gaussian_nll": "GaussianNLL",
     "general_robust_nll": "GeneralRobustNLL",
     "ntxent": "NTXent",
+    "categorical_generalized_crossentropy": "CategoricalGeneralizedCrossEntropy",
 }
 # Keras's spelling of an option -> arrayloss's.
 _KERAS_SPELLINGS = {"ignore_class": "ignore_index"}
@@ -142,6 +148,10 @@ def _ntxent(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
     return [y_pred, labels]
 
 
+def _circle(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
+    return _ntxent(loss, y_true, y_pred)[::-1]  # labels first, as keras.losses.circle
+
+
 def _ctc(loss: ArraylossLoss, y_true: Any, y_pred: Any) -> list[Any]:
     labels = _as_labels(y_true)
     if len(labels.shape) != 2 or len(y_pred.shape) != 3:
@@ -171,6 +181,7 @@ _INPUTS: dict[str, tuple[Callable[..., list[Any]], str]] = {
     "triplet_margin": (_triplet, "y_pred holds anchor, positive and negative embeddings side "
                        "by side on its last axis (thirds); y_true is not read"),
     "ntxent": (_ntxent, "y_true holds the (N,) class labels, y_pred the (N, D) embeddings"),
+    "circle": (_circle, "y_true holds the (N,) class labels, y_pred the (N, D) embeddings"),
     "ctc": (_ctc, "y_true holds (N, S) labels padded at the end with blank (Keras's 0), "
             "y_pred (N, T, C) logits; every frame counts, as in keras.losses.CTC"),
 }
@@ -232,6 +243,8 @@ class ArraylossLoss(keras.losses.Loss):
         if ignore is not None:  # Keras then averages over the kept values, as for its own
             keep = ops.not_equal(arrays[0], ignore)
             _set_keras_mask(values, ops.reshape(keep, ops.shape(values)))
+        if self.loss_name in _VALUE_MASKS:
+            _set_keras_mask(values, _VALUE_MASKS[self.loss_name](values))
         return values
 
     def get_config(self) -> dict[str, Any]:
@@ -333,6 +346,7 @@ if TYPE_CHECKING:  # the classes just generated, as type checkers cannot see the
     class CategoricalCrossentropy(ArraylossLoss): ...
     class SparseCategoricalCrossentropy(ArraylossLoss): ...
     class NegativeLogLikelihood(ArraylossLoss): ...
+    class CategoricalGeneralizedCrossEntropy(ArraylossLoss): ...
     class KLDivergence(ArraylossLoss): ...
     class GeneralizedKLDivergence(ArraylossLoss): ...
     class BinaryFocalCrossentropy(ArraylossLoss): ...
@@ -359,6 +373,7 @@ if TYPE_CHECKING:  # the classes just generated, as type checkers cannot see the
     class TripletMargin(ArraylossLoss): ...
     class Contrastive(ArraylossLoss): ...
     class NTXent(ArraylossLoss): ...
+    class Circle(ArraylossLoss): ...
     class CTC(ArraylossLoss): ...
 
 

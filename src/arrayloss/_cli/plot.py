@@ -15,8 +15,8 @@ has one or more *views*, the slices that mean something for it:
 - the structured losses on a slice named on the figure: segmentation on a 4-pixel image
   predicted with one confidence, ``contrastive`` against the distance of a similar and of
   a dissimilar pair, ``triplet_margin`` against the anchor-negative distance, ``ntxent``
-  against the angle between the two views of an item, ``ctc`` against the logit of the
-  label in both frames, the penalties against one weight.
+  and ``circle`` against the angle between the two views of an item, ``ctc`` against the
+  logit of the label in both frames, the penalties against one weight.
 
 The derivative with respect to the slice's coordinate comes from the closed form
 (``arrayloss.gradient``, along the slice's tangent) where the loss has one and the slice
@@ -55,6 +55,7 @@ SWEEP_BY_LOSS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "tversky": ("alpha", (0.3, 0.5, 0.7)),
     "tweedie_deviance": ("power", (0.0, 1.0, 1.5, 2.0, 3.0)),
     "poly_crossentropy": ("epsilon", (-1.0, 0.0, 1.0, 2.0)),
+    "circle": ("margin", (0.1, 0.25, 0.4)),
 }
 SWEEP_BY_OPTION: dict[str, tuple[Any, ...]] = {
     "delta": (0.5, 1.0, 2.0),
@@ -297,6 +298,16 @@ def views(name: str, options: dict[str, Any] | None = None,
 
         return [View("angle", "angle θ between the two views of item 0 (item 1 fixed)",
                      _grid(0.0, math.pi, points), pairs, batched=False)]
+    if name == "circle":
+        def views_of(xp: Any, t: Any) -> tuple[Any, ...]:
+            t = xp.asarray(t)
+            one, zero = xp.ones_like(t), xp.zeros_like(t)
+            rows = [xp.stack([one, zero]), xp.stack([xp.cos(t), xp.sin(t)]),
+                    xp.stack([-one, zero]), xp.stack([zero, -one])]
+            return xp.asarray([0, 0, 1, 1]), xp.stack(rows)
+
+        return [View("angle", "angle θ between the two views of item 0 (item 1 fixed)",
+                     _grid(0.0, math.pi, points), views_of, batched=False)]
     if name == "ctc":
         def frames(xp: Any, z: Any) -> tuple[Any, ...]:
             z = xp.asarray(z)

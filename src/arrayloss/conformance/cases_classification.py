@@ -287,3 +287,47 @@ case("poly_crossentropy", onehot_logits, ref_poly, options={"from_logits": True,
 case("poly_crossentropy", onehot_huge, ref_poly, options={"from_logits": True}, label="huge",
      smooth=False)
 case("poly_crossentropy", positive_distributions, ref_poly, label="soft probabilities")
+
+
+# -- generalized cross-entropy (integer labels) --------------------------------------------
+def ref_gce(labels, p, q=0.5, from_logits=False, axis=-1):
+    """(1 - p_y^q)/q with Keras's p_y as given (no renormalization), NaN out of range."""
+    axis = axis % p.ndim
+    if labels.ndim == p.ndim:
+        labels = labels.squeeze(axis)
+    lp = _log_softmax(p, axis) if from_logits else _log(p)
+    lp = np.moveaxis(lp, axis, -1)
+    valid = (labels >= 0) & (labels < lp.shape[-1])
+    picked = np.take_along_axis(lp, np.where(valid, labels, 0)[..., None], -1)[..., 0]
+    return np.where(valid, (1.0 - np.exp(q * picked)) / q, np.nan)
+
+
+def labels_distributions(rng):  # no probability below 0.01 (finite differences of p^q)
+    p = rng.uniform(0.05, 1.0, SHAPE)
+    return rng.integers(0, C, SHAPE[0]), p / p.sum(-1, keepdims=True)
+
+
+def labels_at_zero(rng):
+    """The label's probability exactly 0 (Keras's gradient is infinite or NaN there) and 1."""
+    labels, p = labels_distributions(rng)
+    rows = np.arange(SHAPE[0])
+    p[rows, labels] = 0.0
+    p[0] = np.eye(C)[labels[0]]
+    return labels, p
+
+
+def labels_huge(rng):
+    return rng.integers(0, C, SHAPE[0]), rng.choice([-1e4, 1e4, 0.0], SHAPE)
+
+
+_GCE = "categorical_generalized_crossentropy"
+case(_GCE, labels_distributions, ref_gce, **LABELS)
+case(_GCE, labels_images, ref_gce, options={"from_logits": True, "axis": 1, "q": 0.8},
+     label="nchw", **LABELS)
+case(_GCE, labels_column, ref_gce, options={"q": 1.0}, label="column", **LABELS)
+case(_GCE, labels_at_zero, ref_gce, options={"q": 0.3}, label="exact_0_1", smooth=False,
+     **LABELS)
+case(_GCE, labels_huge, ref_gce, options={"from_logits": True, "q": 0.3}, label="huge",
+     smooth=False, **LABELS)
+case(_GCE, labels_bad, ref_gce, options={"from_logits": True}, label="out_of_range",
+     smooth=False, **LABELS)

@@ -132,6 +132,48 @@ case("ntxent", lambda rng: (rng.normal(size=(6, 3)), np.array([0, 0, 1, 1, 2, 2]
 case("ntxent", lambda rng: (rng.normal(size=(5, 4)), np.array([3, 1, 3, 1, 3])), ref_ntxent,
      options={"temperature": 0.5}, float_inputs=(0,), label="groups")
 
+def ref_circle(labels, e, gamma=80.0, margin=0.4, remove_diagonal=True, ref_labels=None,
+               ref_embeddings=None):
+    """Sun et al.'s circle loss per query, in loops, on the normalized embeddings."""
+    refs = e if ref_embeddings is None else np.asarray(ref_embeddings)
+    ref = labels if ref_labels is None else np.asarray(ref_labels)
+    values = []
+    for i in range(len(e)):
+        pos, neg = [], []
+        for j in range(len(refs)):
+            norms = np.linalg.norm(e[i]) * np.linalg.norm(refs[j])
+            cos = 0.0 if norms == 0 else e[i] @ refs[j] / norms  # a zero embedding: cos 0
+            d = max(1.0 - cos, 0.0)
+            if labels[i] == ref[j] and not (remove_diagonal and i == j):
+                pos.append(-gamma * max(margin + d, 0.0) * (margin - d))
+            elif labels[i] != ref[j]:
+                neg.append(gamma * max(1.0 + margin - d, 0.0) * (1.0 - margin - d))
+        if not pos or not neg:
+            values.append(0.0)
+            continue
+        total = np.logaddexp.reduce(pos) + np.logaddexp.reduce(neg)
+        values.append(np.logaddexp(0.0, total))
+    return np.asarray(values)
+
+
+# Every query has a positive and a negative here: the runner's means count every sample,
+# and a query without pairs is masked out of them (tests/test_structured.py checks those).
+def _circle_groups(rng):  # one zero embedding: cosine 0 with everything
+    e = rng.normal(size=(7, 3))
+    e[4] = 0.0
+    return np.array([0, 0, 1, 1, 2, 2, 1]), e
+
+
+case("circle", _circle_groups, ref_circle, options={"gamma": 4.0, "margin": 0.25},
+     float_inputs=(1,), smooth=False)
+case("circle", lambda rng: (np.array([2, 0, 2, 0, 1]), rng.normal(size=(5, 4))), ref_circle,
+     options={"gamma": 2.0, "remove_diagonal": False}, float_inputs=(1,), label="diagonal")
+case("circle", lambda rng: (np.array([0, 1, 0, 2]), rng.normal(size=(4, 3))), ref_circle,
+     options={"gamma": 3.0, "ref_labels": [0, 1, 2, 0, 1],
+              "ref_embeddings": [[1.0, 0.5, -0.2], [0.0, 1.0, 0.3], [-0.4, 0.2, 1.0],
+                                 [0.7, -0.7, 0.1], [0.2, 0.2, 0.2]]},
+     float_inputs=(1,), label="references")
+
 # -- sequence (CTC) ---------------------------------------------------------------------
 
 

@@ -116,6 +116,7 @@ def all_peers() -> list[Peer]:
     """Every row of every family (importing the family modules registers them)."""
     from . import (  # noqa: F401
         peers_classification,
+        peers_keras_only,
         peers_optax_scores,
         peers_regression,
         peers_structured,

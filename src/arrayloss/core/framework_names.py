@@ -85,6 +85,10 @@ MAPPED: tuple[MappedName, ...] = (
     MappedName("CategoricalHinge", _KERAS, "categorical_hinge"),
     MappedName("BinaryFocalCrossentropy", _KERAS, "binary_focal_crossentropy"),
     MappedName("CategoricalFocalCrossentropy", _KERAS, "categorical_focal_crossentropy"),
+    MappedName("CategoricalGeneralizedCrossEntropy", _KERAS,
+               "categorical_generalized_crossentropy"),
+    MappedName("categorical_generalized_cross_entropy", _KERAS,
+               "categorical_generalized_crossentropy"),
     # Keras 3's L1L2() penalizes nothing until given l1 or l2.
     MappedName("L1L2", _KERAS, "l1_l2", {"l1": 0.0, "l2": 0.0}),
     # PyTorch: torch.nn.functional and torch.nn.

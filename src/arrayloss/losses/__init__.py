@@ -21,6 +21,7 @@ from . import robust  # noqa: F401
 from . import general_robust  # noqa: F401
 from . import robust_named  # noqa: F401
 from . import crossentropy  # noqa: F401
+from . import generalized_crossentropy  # noqa: F401
 from . import divergences  # noqa: F401
 from . import focal  # noqa: F401
 from . import margin  # noqa: F401
@@ -30,6 +31,7 @@ from . import multiclass_margins  # noqa: F401
 from . import multiclass_scores  # noqa: F401
 from . import segmentation  # noqa: F401
 from . import metric_learning  # noqa: F401
+from . import circle  # noqa: F401
 from . import sequence  # noqa: F401
 from . import penalties  # noqa: F401
 from . import encoding  # noqa: F401

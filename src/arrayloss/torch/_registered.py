@@ -33,7 +33,8 @@ _NAMES = {"binary_focal_crossentropy": "FocalLoss",
           "categorical_focal_crossentropy": "CategoricalFocalLoss", "ntxent": "NTXentLoss",
           "general_robust_nll": "GeneralRobustNLLLoss",
           "generalized_kl_divergence": "GeneralizedKLDivergenceLoss",
-          "poly_crossentropy": "PolyLoss"}
+          "poly_crossentropy": "PolyLoss",
+          "categorical_generalized_crossentropy": "GeneralizedCrossEntropyLoss"}
 
 
 def class_name(loss: str) -> str:
