@@ -247,3 +247,39 @@ def test_inputs_are_not_modified():
     arrayloss.scce(labels, logits, from_logits=True, ignore_index=2, label_smoothing=0.1)
     np.testing.assert_array_equal(labels, LABELS)
     np.testing.assert_array_equal(logits, LOGITS)
+
+
+# -- sparse losses over a tuple of class axes (optax's axis=(...)) ---------------------------
+def test_sparse_losses_take_a_tuple_of_class_axes():
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(3, 2, 4, 5))  # (N, A, H, B): classes over axes 1 and 3, 2·5 = 10
+    labels = rng.integers(0, 10, (3, 4))
+    flat = np.transpose(z, (0, 2, 1, 3)).reshape(3, 4, 10)
+    weights = rng.uniform(0.5, 2.0, 10)
+    for name, options in [("scce", {"from_logits": True, "class_weight": weights}),
+                          ("multi_margin", {"p": 2}), ("multiclass_sparsemax", {})]:
+        loss = arrayloss.get(name)
+        np.testing.assert_allclose(loss(labels, z, axis=(1, 3), reduction="none", **options),
+                                   loss(labels, flat, reduction="none", **options), rtol=1e-12)
+        # The gradient has the scores' own layout.
+        gradient = arrayloss.gradient(name, labels, z, axis=(1, 3), **options)
+        flat_gradient = arrayloss.gradient(name, labels, flat, **options)
+        np.testing.assert_allclose(np.transpose(gradient, (0, 2, 1, 3)).reshape(3, 4, 10),
+                                   flat_gradient, rtol=1e-12)
+    # The order of the axes is the order of the flat index (row-major over them).
+    swapped = np.transpose(z, (0, 2, 3, 1)).reshape(3, 4, 10)
+    np.testing.assert_allclose(arrayloss.scce(labels, z, axis=(3, 1), reduction="none"),
+                               arrayloss.scce(labels, swapped, reduction="none"), rtol=1e-12)
+    # A tuple of one axis is that axis.
+    np.testing.assert_allclose(arrayloss.scce(labels % 5, z[:, 0], axis=(-1,)),
+                               arrayloss.scce(labels % 5, z[:, 0]), rtol=1e-12)
+
+
+def test_a_tuple_of_class_axes_is_checked():
+    z, labels = np.zeros((3, 2, 4)), np.zeros((3,), dtype=int)
+    with pytest.raises(ValueError, match=r"axis=\(1, 1\) names an axis twice"):
+        arrayloss.scce(labels, z, axis=(1, 1))
+    with pytest.raises(ValueError, match=r"axis=\(1, 3\) must hold ints in \[-3, 3\)"):
+        arrayloss.scce(labels, z, axis=(1, 3))
+    with pytest.raises(ValueError, match="shape"):
+        arrayloss.scce(np.zeros((3, 2), dtype=int), z, axis=(1, 2))  # labels must be (3,)

@@ -86,6 +86,17 @@ def labels_images(rng):
     return rng.integers(0, 3, (2, 2, 3)), rng.normal(size=(2, 3, 2, 3))  # (N, C, H, W)
 
 
+def labels_two_axes(rng):
+    # Classes over the last two axes (3·2 = 6 of them), each label a flat index there.
+    return rng.integers(0, 6, (4, 2)), rng.normal(size=(4, 2, 3, 2))
+
+
+def ref_scce_axes(labels, z, from_logits=True, axis=(2, 3)):
+    batch = [a for a in range(z.ndim) if a not in axis]
+    flat = np.transpose(z, (*batch, *axis)).reshape(*labels.shape, -1)
+    return ref_scce(labels, flat, from_logits=from_logits)
+
+
 def log_probs(rng):
     return rng.integers(0, C, SHAPE[0]), _log_softmax(rng.normal(size=SHAPE))
 
@@ -215,6 +226,8 @@ case("categorical_crossentropy", onehot_huge, ref_cce, options={"from_logits": T
 case("sparse_categorical_crossentropy", labels_column, ref_scce, label="column", **LABELS)
 case("sparse_categorical_crossentropy", labels_images, ref_scce,
      options={"from_logits": True, "axis": 1, "label_smoothing": 0.1}, label="nchw", **LABELS)
+case("sparse_categorical_crossentropy", labels_two_axes, ref_scce_axes,
+     options={"from_logits": True, "axis": (2, 3)}, label="two class axes", **LABELS)
 case("sparse_categorical_crossentropy", labels_bad, ref_scce, options={"from_logits": True},
      label="out_of_range", smooth=False, **LABELS)
 case("negative_log_likelihood", log_probs, ref_nll, **LABELS)

@@ -1,6 +1,7 @@
 """Peer rows of optax's losses on raw scores: ``perceptron_loss``, ``sparsemax_loss``,
 ``multiclass_perceptron_loss``, ``multiclass_hinge_loss`` and ``multiclass_sparsemax_loss``
-against arrayloss's ``reduction="none"`` (optax returns element-wise or per-sample values).
+against arrayloss's ``reduction="none"`` (optax returns element-wise or per-sample values);
+and ``softmax_cross_entropy_with_integer_labels`` over a tuple of class axes.
 """
 
 from __future__ import annotations
@@ -49,3 +50,10 @@ for _loss, _name in (("multiclass_perceptron", "multiclass_perceptron_loss"),
     peer(_loss, "optax", f"optax.{_name}", _labels,
          lambda y, s, name=_name: np.asarray(getattr(_optax().losses, name)(_jnp(s), _jnp(y))),
          reduction="none", rtol=OPTAX_RTOL)
+
+peer("sparse_categorical_crossentropy", "optax",
+     "optax.softmax_cross_entropy_with_integer_labels(axis=(1, 3))",
+     lambda rng: (rng.integers(0, 8, (N, 3)), rng.normal(size=(N, 2, 3, 4))),
+     lambda y, z: np.asarray(_optax().losses.softmax_cross_entropy_with_integer_labels(
+         _jnp(z), _jnp(y), axis=(1, 3))),
+     options={"from_logits": True, "axis": (1, 3)}, reduction="none", rtol=OPTAX_RTOL)

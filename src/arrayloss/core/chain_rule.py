@@ -225,6 +225,8 @@ def _evaluate(spec: Any, form: ClosedForm, call: Any, *, value: bool, gradient: 
             out = xp.where(kept, out, xp.zeros_like(out))
         if tuple(out.shape) != tuple(d1.shape):
             out = xp.broadcast_to(out, tuple(d1.shape))
+        if call.restore is not None:  # the sparse losses' tuple of class axes
+            out = call.restore(out)
         if tuple(out.shape) != call.prediction_shape:
             out = xp.reshape(out, call.prediction_shape)
         return out

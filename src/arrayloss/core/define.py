@@ -40,7 +40,13 @@ from .native import library_of, native_enabled
 from .options import OptionCheck, check_axis, check_reduction, option_checks
 from .reduction import as_bool, mean_over_axis, plain_reduction, reduce_values
 from .registry import register
-from .shapes import align_leading, known_size, reconcile_labels, reconcile_pair
+from .shapes import (
+    align_leading,
+    flatten_class_axes,
+    known_size,
+    reconcile_labels,
+    reconcile_pair,
+)
 
 __all__ = ["BoundCall", "LossFunction", "LossSpec", "PerSample", "bind", "define_loss",
            "per_sample"]
@@ -136,6 +142,9 @@ class BoundCall(NamedTuple):
     keep: Any
     reduction: str
     prediction_shape: tuple[int, ...]
+    # Brings an array of the body's prediction shape back to the caller's (the sparse
+    # losses' tuple of class axes, flattened for the body); None where they are one.
+    restore: Any = None
 
     @property
     def plain_mean(self) -> bool:
@@ -182,14 +191,18 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
     prediction_shape = tuple(data[spec.inputs.index(spec.prediction)].shape)
     body_axis: dict[str, Any] = {}
     mean_axes: tuple[int, ...] | None = None
+    restore = None
     if spec.kind == "labels":
         labels, scores, *rest = data
         if not xp.isdtype(labels.dtype, "integral"):
             raise TypeError(
                 f"{spec.inputs[0]} must hold integer class labels; got dtype {labels.dtype}"
             )
-        if isinstance(axis, tuple):
-            raise TypeError(f"axis must be a single int (the class axis); got {axis!r}")
+        if isinstance(axis, tuple) and len(axis) == 1:
+            (axis,) = axis
+        if isinstance(axis, tuple):  # several class axes: labels index their flat slice
+            scores, restore = flatten_class_axes(xp, scores, axis)
+            axis = -1
         (class_axis,) = check_axis(axis, scores.ndim)
         labels = reconcile_labels(xp, labels, scores, class_axis, name=spec.inputs[0])
         index = default_index(xp, resolved.device)
@@ -209,7 +222,7 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
             mean_axes = check_axis(axis, second.ndim)
     options = {**spec.options, **given}
     return BoundCall(xp, data, body_axis, mean_axes, options, weight, keep, reduction,
-                     prediction_shape)
+                     prediction_shape, restore)
 
 
 def _native_mean(spec: LossSpec, call: BoundCall) -> Any:

@@ -14,6 +14,7 @@ from .namespace import namespace_name
 __all__ = [
     "align_leading",
     "drop_axes",
+    "flatten_class_axes",
     "known_size",
     "reconcile_labels",
     "reconcile_pair",
@@ -109,3 +110,34 @@ def same_shape(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
         return True
     return len(a) == len(b) and all(
         s == t or not known_size(s) or not known_size(t) for s, t in zip(a, b, strict=True))
+
+
+def flatten_class_axes(xp: Any, scores: Any, axis: tuple[Any, ...]) -> tuple[Any, Any]:
+    """Scores whose class is a tuple of axes (optax's ``axis=(2, 3)`` for integer labels),
+    with those axes moved last in the order given and flattened into one: a label is then
+    the flat row-major index into the slice of those axes. Returns the flattened scores and
+    the function that brings an array of their shape back (a gradient)."""
+    ndim = scores.ndim
+    axes = []
+    for a in axis:
+        if type(a) is not int or not -ndim <= a < ndim:
+            raise ValueError(f"axis={axis!r} must hold ints in [-{ndim}, {ndim}) for scores "
+                             f"of {ndim} dimensions")
+        axes.append(a % ndim)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"axis={axis!r} names an axis twice")
+    batch = [a for a in range(ndim) if a not in axes]
+    order = (*batch, *axes)
+    moved = scores if order == tuple(range(ndim)) else xp.permute_dims(scores, order)
+    moved_shape = tuple(moved.shape)
+    size = 1
+    for a in axes:
+        size *= scores.shape[a]
+    flat = xp.reshape(moved, (*moved_shape[: len(batch)], size))
+    inverse = tuple(order.index(a) for a in range(ndim))
+
+    def restore(x: Any) -> Any:
+        x = xp.reshape(x, moved_shape)
+        return x if order == tuple(range(ndim)) else xp.permute_dims(x, inverse)
+
+    return flat, restore
