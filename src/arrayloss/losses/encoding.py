@@ -149,6 +149,7 @@ def smooth_labels(y: Any, /, *, alpha: Any, axis: int | tuple[int, ...] = -1,
     else:
         if not array_api_compat.is_array_api_obj(mask):
             mask = xp.asarray(mask, device=array_api_compat.device(y))
+        mask = cast(Any, mask)  # any library's array
         if not xp.isdtype(mask.dtype, "bool"):
             raise TypeError(f"mask must hold booleans (the classes that take part); got "
                             f"dtype {mask.dtype}")
