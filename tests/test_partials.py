@@ -21,7 +21,8 @@ from arrayloss.core.chain_rule import has_closed_form
 # Losses whose per-sample value depends on the other samples of the batch: a shard is a
 # different batch, so no reduction can make them shard-exact (a caller shards their batch
 # as a whole). The test pins that they are not.
-BATCH_COUPLED = {"ntxent": "a similarity matrix over the whole batch"}
+BATCH_COUPLED = {"ntxent": "a similarity matrix over the whole batch",
+                 "generalized_dice": "class weights from the whole batch's class frequencies"}
 
 
 def _plain_case(name: str):

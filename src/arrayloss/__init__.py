@@ -49,6 +49,7 @@ from .losses.regression import (
 from .losses.robust import huber, log_cosh, quantile, smooth_l1, tukey_biweight
 from .losses.robust_named import arctan, cauchy, charbonnier, geman_mcclure, soft_l1, welsch
 from .losses.segmentation import dice, jaccard, tversky
+from .losses.segmentation_variants import focal_tversky, generalized_dice
 from .losses.sequence import ctc
 
 # Keras's short names, bound to the same functions.
@@ -112,11 +113,13 @@ __all__ = [
     "dice",
     "elastic_net",
     "focal",
+    "focal_tversky",
     "gamma_deviance",
     "gaussian_nll",
     "geman_mcclure",
     "general_robust",
     "general_robust_nll",
+    "generalized_dice",
     "generalized_kl_divergence",
     "get",
     "gradient",

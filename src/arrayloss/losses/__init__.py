@@ -8,8 +8,8 @@ where a framework has one that is provably the same, its native kernel (``core/n
 
 Importing this package registers every loss, family by family (regression, deviances,
 robust, cross-entropy, divergences, focal, margin, PyTorch's two-class, ranking and
-multi-label margins, segmentation, metric learning, sequence, penalties); that is the order of
-``arrayloss.available()`` and ``python -m arrayloss list``.
+multi-label margins, segmentation and its variants, metric learning, sequence, penalties);
+that is the order of ``arrayloss.available()`` and ``python -m arrayloss list``.
 """
 
 # isort: off
@@ -27,6 +27,7 @@ from . import embedding_margins  # noqa: F401
 from . import ranking_margins  # noqa: F401
 from . import multiclass_margins  # noqa: F401
 from . import segmentation  # noqa: F401
+from . import segmentation_variants  # noqa: F401
 from . import metric_learning  # noqa: F401
 from . import sequence  # noqa: F401
 from . import penalties  # noqa: F401
