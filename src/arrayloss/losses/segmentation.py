@@ -236,6 +236,8 @@ def tversky(xp: Any, y_true: Any, y_pred: Any, *, alpha: NonNegative = 0.5, beta
     but its code multiplies the false negatives by ``alpha``: Keras's
     ``tversky(alpha=a, beta=b)`` is ``tversky(alpha=b, beta=a, axis=None)`` here.
     ``alpha = beta = 1/2`` is Dice (with ``smooth`` halved), ``alpha = beta = 1`` Jaccard.
+    optax ``dice_loss(..., reduction=r)`` (over the classes) is ``class_reduction=r``;
+    :func:`focal_tversky` raises the per-class values to a power.
 
     >>> import array_api_strict as xp
     >>> import arrayloss
