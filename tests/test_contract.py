@@ -16,7 +16,14 @@ from arrayloss.conformance.backends import backend
 from arrayloss.conformance.plan import first_case_per_loss
 from arrayloss.conformance.runner import prepare_inputs
 from arrayloss.core.chain_rule import has_closed_form
-from arrayloss.core.options import Boolean, IntChoice, Interval, OptionalInt, TweediePower
+from arrayloss.core.options import (
+    Boolean,
+    IntChoice,
+    Interval,
+    OptionalInt,
+    StrChoice,
+    TweediePower,
+)
 from arrayloss.core.registry import entries
 
 torch = pytest.importorskip("torch")
@@ -160,6 +167,8 @@ def _invalid_values(rule):
         return [float(rule.allowed[0]), True, max(rule.allowed) + 1, min(rule.allowed) - 1]
     if isinstance(rule, TweediePower):
         return ["a string", True, math.nan, math.inf, 0.5]
+    if isinstance(rule, StrChoice):
+        return [rule.allowed[0].upper(), "avg", None, 1]
     assert isinstance(rule, Interval), rule
     bad = ["a string", math.nan]
     if rule.low is not None:

@@ -219,6 +219,14 @@ def _optax_checks():
                                                  smooth=0.5, ignore_background=True),
              {**none, "alpha": 0.3, "beta": 0.7, "smooth": 0.5, "ignore_background": True},
              (onehot, zc)),
+            ("dice_loss", optax.losses.dice_loss(j(zc), j(onehot), reduction="none"),
+             {**none, "class_reduction": "none"}, (onehot, zc)),
+            ("multiclass_generalized_dice_loss",
+             optax.losses.multiclass_generalized_dice_loss(j(zc), j(onehot)), {}, (onehot, zc)),
+            ("multiclass_generalized_dice_loss",
+             optax.losses.multiclass_generalized_dice_loss(j(zc), j(onehot), smooth=0.5,
+                                                           ignore_background=True),
+             {"smooth": 1.0, "ignore_background": True}, (onehot, zc)),
         ]
 
 

@@ -45,7 +45,8 @@ def jax_grad_and_hessian(loss, *arrays, index=1, **options):
 
 
 # -- every loss has a closed form or a clear error ------------------------------------------
-NO_CLOSED_FORM = ("dice", "tversky", "jaccard", "triplet_margin", "ntxent", "circle", "ctc")
+NO_CLOSED_FORM = ("dice", "tversky", "jaccard", "focal_tversky", "generalized_dice",
+                  "triplet_margin", "ntxent", "circle", "ctc")
 
 
 LOSSES = [n for n in arrayloss.available() if hasattr(arrayloss.get(n), "spec")]

@@ -80,6 +80,8 @@ CLASS_NAMES = {
     "dice": "Dice",
     "tversky": "Tversky",
     "jaccard": "Jaccard",
+    "focal_tversky": "FocalTversky",
+    "generalized_dice": "GeneralizedDice",
 }
 WITH_KERAS = sorted(n for n in CLASS_NAMES.values() if hasattr(keras.losses, n))
 FAMILY_CHECKS = ["regression:MeanSquaredError",
@@ -125,7 +127,7 @@ def test_on_keras_backend(backend):
 def changed(value, option):
     """A valid value of ``option`` other than its default ``value``."""
     special = {"class_weight": [1.0, 2.0, 3.0], "pos_weight": 2.0, "ignore_index": -1,
-               "class_axis": -1, "blank": 1,
+               "class_axis": -1, "blank": 1, "class_reduction": "sum",
                "ref_labels": [0, 1], "ref_embeddings": [[1.0, 0.0], [0.0, 1.0]]}
     if option in special:
         return special[option]

@@ -22,7 +22,8 @@ from arrayloss.core.chain_rule import has_closed_form
 # different batch, so no reduction can make them shard-exact (a caller shards their batch
 # as a whole). The test pins that they are not.
 BATCH_COUPLED = {"ntxent": "a similarity matrix over the whole batch",
-                 "circle": "a similarity matrix over the whole batch (its references)"}
+                 "circle": "a similarity matrix over the whole batch (its references)",
+                 "generalized_dice": "class weights from the whole batch's class frequencies"}
 
 
 def _plain_case(name: str):

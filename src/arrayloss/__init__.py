@@ -56,6 +56,7 @@ from .losses.regression import (
 from .losses.robust import huber, log_cosh, quantile, smooth_l1, tukey_biweight
 from .losses.robust_named import arctan, cauchy, charbonnier, geman_mcclure, soft_l1, welsch
 from .losses.segmentation import dice, jaccard, tversky
+from .losses.segmentation_variants import focal_tversky, generalized_dice
 from .losses.sequence import ctc
 
 # Keras's short names, bound to the same functions.
@@ -123,6 +124,7 @@ __all__ = [
     "dice",
     "elastic_net",
     "focal",
+    "focal_tversky",
     "gamma_deviance",
     "gaussian_nll",
     "gce",
@@ -130,6 +132,7 @@ __all__ = [
     "general_robust",
     "general_robust_nll",
     "generalized_crossentropy",
+    "generalized_dice",
     "generalized_kl_divergence",
     "get",
     "gradient",

@@ -53,6 +53,7 @@ SWEEP_BY_LOSS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "binary_focal_crossentropy": ("gamma", (0.0, 1.0, 2.0, 5.0)),
     "categorical_focal_crossentropy": ("gamma", (0.0, 1.0, 2.0, 5.0)),
     "tversky": ("alpha", (0.3, 0.5, 0.7)),
+    "focal_tversky": ("gamma", (0.5, 0.75, 1.0, 2.0)),
     "tweedie_deviance": ("power", (0.0, 1.0, 1.5, 2.0, 3.0)),
     "poly_crossentropy": ("epsilon", (-1.0, 0.0, 1.0, 2.0)),
     "circle": ("margin", (0.1, 0.25, 0.4)),
@@ -136,6 +137,22 @@ def _stack(xp: Any, columns: Sequence[Any]) -> Any:
 
 def _ones(x: np.ndarray, *pattern: float) -> np.ndarray:
     return np.broadcast_to(np.asarray(pattern, dtype=float), (x.shape[0], len(pattern)))
+
+
+def _two_classes(view: View) -> View:
+    """A segmentation view with the one-hot class axis of a class-axis loss: the target
+    ``(y, 1 − y)`` and the prediction ``(p, 1 − p)`` (probabilities) or ``(z, 0)`` (logits,
+    whose softmax is ``(sigmoid(z), 1 − sigmoid(z))``). Both classes cover 2 of the 4 pixels,
+    so frequency-based class weights are equal along the slice."""
+    logits = bool(view.options.get("from_logits"))
+
+    def make(xp: Any, x: Any) -> tuple[Any, ...]:
+        y, pred = view.make(xp, x)
+        other = xp.zeros_like(pred) if logits else 1.0 - pred
+        return _stack(xp, [y, 1.0 - y]), _stack(xp, [pred, other])
+
+    return View(view.key, f"{view.xlabel}, two classes (y, 1 − y)", view.x, make, None,
+                view.options)
 
 
 def views(name: str, options: dict[str, Any] | None = None,
@@ -255,6 +272,8 @@ def views(name: str, options: dict[str, Any] | None = None,
                 lambda xp, z: (_const(xp, pattern, z), _stack(
                     xp, [s * xp.asarray(z) for s in sign])),
                 lambda z: _ones(z, *sign), {"from_logits": True}))
+        if name == "generalized_dice":  # its class axis (the last) is required: two classes
+            found = [_two_classes(v) for v in found]
         return found
     if name == "margin_ranking":
         return [View("difference", "score difference x₁ − x₂ (y = 1, x₂ = 0)",

@@ -33,25 +33,33 @@ def _tversky_ratio(y, p, alpha, beta, smooth):
     return (tp + smooth) / (tp + alpha * fp + beta * fn + smooth)
 
 
-def ref_overlap(y, p, *, kind, alpha=0.5, beta=0.5, smooth=1e-7, from_logits=False,
-                class_axis=None, class_weight=None, ignore_background=False, axis="per_sample"):
-    """Per-sample 1 - ratio, per class when ``class_axis`` is given (last axis here)."""
-    if kind == "dice":  # 1 - (2 TP + s) / (Σy + Σp + s)
+def ref_overlap(y, p, *, kind, alpha=0.5, beta=0.5, gamma=1.0, smooth=1e-7, from_logits=False,
+                class_axis=None, class_weight=None, ignore_background=False,
+                class_reduction="mean", epsilon=1e-7, axis="per_sample"):
+    """Per-sample (1 - ratio)**gamma, per class when ``class_axis`` is given (last axis
+    here), reduced over the classes by ``class_reduction``."""
+    if kind in ("dice", "generalized_dice"):  # 1 - (2 TP + s) / (Σy + Σp + s)
         ratio = lambda y_, p_: (2 * np.sum(y_ * p_) + smooth) / (y_.sum() + p_.sum() + smooth)  # noqa: E731
     else:
         a, b = (1.0, 1.0) if kind == "jaccard" else (alpha, beta)
         ratio = lambda y_, p_: _tversky_ratio(y_, p_, a, b, smooth)  # noqa: E731
     if from_logits:
         p = _sigmoid(p) if class_axis is None else _softmax(p, class_axis)
+    num_classes = y.shape[-1]
+    weights = np.ones(num_classes) if class_weight is None else np.asarray(class_weight)
+    if kind == "generalized_dice":  # optax: 1/(f² + ε) over the whole batch, summing to C
+        inverse = [1.0 / (y[..., c].sum() ** 2 + epsilon) for c in range(num_classes)]
+        weights = np.asarray([num_classes * v / sum(inverse) for v in inverse])
     samples = [(y, p)] if axis is None else list(zip(y, p, strict=True))
     out = []
     for ys, ps in samples:
         if class_axis is None:
-            out.append(1.0 - ratio(ys, ps))
+            out.append((1.0 - ratio(ys, ps)) ** gamma)
             continue
-        weights = np.ones(y.shape[-1]) if class_weight is None else np.asarray(class_weight)
-        losses = [weights[c] * (1.0 - ratio(ys[..., c], ps[..., c])) for c in range(y.shape[-1])]
-        out.append(np.mean(losses[1:] if ignore_background else losses))
+        losses = [weights[c] * (1.0 - ratio(ys[..., c], ps[..., c])) ** gamma
+                  for c in range(num_classes)]
+        kept = np.asarray(losses[1:] if ignore_background else losses)
+        out.append({"mean": np.mean, "sum": np.sum, "none": np.asarray}[class_reduction](kept))
     return np.asarray(out[0]) if axis is None else np.asarray(out)
 
 
@@ -73,6 +81,11 @@ def _one_hot_logits(rng):
     return np.eye(3)[labels], 2.0 * rng.normal(size=(3, 4, 4, 3))
 
 
+def _one_hot_empty_class(rng):  # class 3 of 4 absent from every target
+    labels = rng.integers(0, 3, size=(3, 4, 4))
+    return np.eye(4)[labels], 2.0 * rng.normal(size=(3, 4, 4, 4))
+
+
 case("dice", _masks((4, 3, 5)), functools.partial(ref_overlap, kind="dice"))
 case("dice", _masks((4, 6)), functools.partial(ref_overlap, kind="dice"),
      options={"axis": None, "smooth": 1.0}, label="whole_batch")
@@ -85,6 +98,34 @@ case("tversky", lambda rng: ((rng.uniform(size=(4, 6)) < 0.5).astype(float),
      options={"alpha": 0.3, "beta": 0.7, "from_logits": True})
 case("jaccard", _empty_sample, functools.partial(ref_overlap, kind="jaccard"),
      options={"smooth": 1.0}, label="empty")
+case("tversky", _one_hot_logits, functools.partial(ref_overlap, kind="tversky"),
+     options={"alpha": 0.3, "beta": 0.7, "from_logits": True, "class_axis": -1,
+              "class_weight": (0.5, 1.0, 2.0), "class_reduction": "sum", "smooth": 1.0},
+     label="class_sum")
+case("dice", _one_hot_logits, functools.partial(ref_overlap, kind="dice"),
+     options={"from_logits": True, "class_axis": -1, "ignore_background": True,
+              "class_reduction": "none", "smooth": 1.0}, label="per_class")
+case("focal_tversky", _masks((4, 3, 5)), functools.partial(ref_overlap, kind="tversky"),
+     options={"alpha": 0.3, "beta": 0.7, "gamma": 0.75})
+case("focal_tversky", lambda rng: ((rng.uniform(size=(4, 6)) < 0.5).astype(float),
+                                   rng.normal(size=(4, 6))),
+     functools.partial(ref_overlap, kind="tversky"),
+     options={"alpha": 0.5, "beta": 0.5, "gamma": 2.0, "from_logits": True, "smooth": 1.0},
+     label="logits")
+case("focal_tversky", _one_hot_logits, functools.partial(ref_overlap, kind="tversky"),
+     options={"alpha": 0.3, "beta": 0.7, "gamma": 1.5, "from_logits": True, "class_axis": -1,
+              "class_weight": (0.5, 1.0, 2.0), "ignore_background": True, "smooth": 1.0},
+     label="multiclass")
+case("generalized_dice", _one_hot_logits,
+     functools.partial(ref_overlap, kind="generalized_dice", class_axis=-1),
+     options={"from_logits": True, "smooth": 2.0})
+case("generalized_dice", _one_hot_logits,
+     functools.partial(ref_overlap, kind="generalized_dice", class_axis=-1),
+     options={"from_logits": True, "ignore_background": True, "class_reduction": "none",
+              "smooth": 1.0}, label="per_class")
+case("generalized_dice", _one_hot_empty_class,
+     functools.partial(ref_overlap, kind="generalized_dice", class_axis=-1),
+     options={"from_logits": True, "smooth": 1.0}, label="empty_class")
 
 # -- metric learning --------------------------------------------------------------------
 

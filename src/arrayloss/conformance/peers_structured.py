@@ -115,6 +115,18 @@ def optax_dice(**kw):
     return compute
 
 
+def optax_generalized_dice(**kw):
+    def compute(y, x):
+        import optax
+
+        return optax.losses.multiclass_generalized_dice_loss(_jnp(x), _jnp(y), **kw)
+    return compute
+
+
+def onehot_empty_class(rng):  # class 3 of 4 absent from every target: weight 1/ε
+    return np.eye(4)[rng.integers(0, 3, (3, 4, 4))], 2.0 * rng.normal(size=(3, 4, 4, 4))
+
+
 def monai(name, **kw):
     def compute(y, x):
         import monai.losses
@@ -196,6 +208,25 @@ peer("tversky", "optax", "optax.losses.dice_loss", onehot_logits,
      options={"alpha": 0.3, "beta": 0.7, "smooth": 1.0, "from_logits": True, "class_axis": -1,
               "class_weight": (0.5, 1.0, 2.0), "ignore_background": True},
      reduction="none", rtol=F32_RTOL)
+for _reduction in ("mean", "sum", "none"):  # optax's reduction over the classes
+    peer("tversky", "optax", f"optax.losses.dice_loss(reduction={_reduction!r})",
+         onehot_logits,
+         optax_dice(alpha=0.3, beta=0.7, class_weights=np.array([0.5, 1.0, 2.0]),
+                    ignore_background=True, reduction=_reduction),
+         options={"alpha": 0.3, "beta": 0.7, "smooth": 1.0, "from_logits": True,
+                  "class_axis": -1, "class_weight": (0.5, 1.0, 2.0),
+                  "ignore_background": True, "class_reduction": _reduction},
+         reduction="none", rtol=F32_RTOL)
+    peer("dice", "optax", f"optax.losses.dice_loss(reduction={_reduction!r})", onehot_logits,
+         optax_dice(smooth=0.5, reduction=_reduction),
+         options={"smooth": 1.0, "from_logits": True, "class_axis": -1,
+                  "class_reduction": _reduction}, reduction="none", rtol=F32_RTOL)
+peer("generalized_dice", "optax", "optax.losses.multiclass_generalized_dice_loss",
+     onehot_logits, optax_generalized_dice(),
+     options={"smooth": 2.0, "from_logits": True}, rtol=F32_RTOL)
+peer("generalized_dice", "optax", "optax.losses.multiclass_generalized_dice_loss",
+     onehot_empty_class, optax_generalized_dice(smooth=0.5, ignore_background=True),
+     options={"smooth": 1.0, "from_logits": True, "ignore_background": True}, rtol=F32_RTOL)
 peer("dice", "monai", "monai.losses.DiceLoss", onehot_channels_first,
      monai("DiceLoss", softmax=True, smooth_nr=1e-3, smooth_dr=1e-3),
      options={"smooth": 1e-3, "from_logits": True, "class_axis": 1}, reduction="none")

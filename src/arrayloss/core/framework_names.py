@@ -148,6 +148,9 @@ MAPPED: tuple[MappedName, ...] = (
     MappedName("poly_loss_cross_entropy", _OPTAX, "poly_crossentropy", _LOGITS),
     MappedName("dice_loss", _OPTAX, "tversky",
                {"from_logits": True, "class_axis": -1, "smooth": 1.0}),
+    # optax's smooth s is added to TP and to the half-sum: 2s in Dice's (2·TP + s) form.
+    MappedName("multiclass_generalized_dice_loss", _OPTAX, "generalized_dice",
+               {"from_logits": True, "smooth": 2.0}),
     # scikit-learn (sklearn.metrics): the mean over every value, arrayloss's "mean".
     MappedName("mean_tweedie_deviance", _SKLEARN, "tweedie_deviance"),
     MappedName("mean_poisson_deviance", _SKLEARN, "poisson_deviance"),

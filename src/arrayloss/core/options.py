@@ -24,6 +24,7 @@ __all__ = [
     "OpenFraction",
     "OptionCheck",
     "Positive",
+    "StrChoice",
     "TweediePower",
     "check_axis",
     "check_bool",
@@ -210,6 +211,19 @@ class IntChoice(OptionCheck):
         if int(value) not in self.allowed:
             raise ValueError(f"{name} must be {expected}; got {value!r}")
         return int(value)
+
+
+@dataclass(frozen=True)
+class StrChoice(OptionCheck):
+    """A string among ``allowed`` (the segmentation losses' ``class_reduction``)."""
+
+    allowed: tuple[str, ...]
+
+    def __call__(self, name: str, value: Any) -> str:
+        expected = ", ".join(repr(a) for a in self.allowed)
+        if not isinstance(value, str) or value not in self.allowed:
+            raise ValueError(f"{name} must be one of {expected}; got {value!r}")
+        return value
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ where a framework has one that is provably the same, its native kernel (``core/n
 
 Importing this package registers every loss, family by family (regression, deviances,
 robust, cross-entropy, divergences, focal, margin, PyTorch's two-class, ranking and
-multi-label margins, optax's multi-class losses of labels, segmentation, metric learning,
-sequence, penalties); that is the order of ``arrayloss.available()`` and
+multi-label margins, optax's multi-class losses of labels, segmentation and its variants,
+metric learning, sequence, penalties); that is the order of ``arrayloss.available()`` and
 ``python -m arrayloss list``.
 """
 
@@ -30,6 +30,7 @@ from . import ranking_margins  # noqa: F401
 from . import multiclass_margins  # noqa: F401
 from . import multiclass_scores  # noqa: F401
 from . import segmentation  # noqa: F401
+from . import segmentation_variants  # noqa: F401
 from . import metric_learning  # noqa: F401
 from . import circle  # noqa: F401
 from . import sequence  # noqa: F401
