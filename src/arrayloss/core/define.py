@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, cast
 
+from .class_mask import is_class_mask, leave_out_classes
 from .namespace import default_index, numpy_quiet, resolve
 from .native import library_of, native_enabled
 from .options import OptionCheck, check_axis, check_reduction, option_checks
@@ -81,6 +82,9 @@ class LossSpec:
     checks: dict[str, OptionCheck] = field(default_factory=dict)
     # Native kernels by library (``_native.py``): the framework's own fused loss.
     kernels: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # How a class is left out of the formula, for a mask inside the class axis
+    # (``class_mask.py``); None where the loss takes no such mask.
+    class_mask: Callable[..., Any] | None = None
     _accepted: frozenset[str] = field(init=False, repr=False, compare=False)
 
     @property
@@ -145,6 +149,8 @@ class BoundCall(NamedTuple):
     # Brings an array of the body's prediction shape back to the caller's (the sparse
     # losses' tuple of class axes, flattened for the body); None where they are one.
     restore: Any = None
+    # A mask inside the class axis (in the body's layout), whose classes get derivative 0.
+    class_keep: Any = None
 
     @property
     def plain_mean(self) -> bool:
@@ -191,7 +197,7 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
     prediction_shape = tuple(data[spec.inputs.index(spec.prediction)].shape)
     body_axis: dict[str, Any] = {}
     mean_axes: tuple[int, ...] | None = None
-    restore = None
+    restore = class_keep = None
     if spec.kind == "labels":
         labels, scores, *rest = data
         if not xp.isdtype(labels.dtype, "integral"):
@@ -200,7 +206,10 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
             )
         if isinstance(axis, tuple) and len(axis) == 1:
             (axis,) = axis
+        within = is_class_mask(keep, tuple(scores.shape), check_axis(axis, scores.ndim))
         if isinstance(axis, tuple):  # several class axes: labels index their flat slice
+            if within:
+                keep = flatten_class_axes(xp, keep, axis)[0]
             scores, restore = flatten_class_axes(xp, scores, axis)
             axis = -1
         (class_axis,) = check_axis(axis, scores.ndim)
@@ -210,19 +219,27 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
             labels = xp.astype(labels, index)
         data = [labels, scores, *rest]
         body_axis = {"axis": class_axis}
+        if within:
+            class_keep = keep
+            data, keep = leave_out_classes(xp, spec.name, spec.class_mask, keep, data,
+                                           {**spec.options, **given}, (class_axis,))
     elif spec.kind in ("elementwise", "axis"):
         first, second, *rest = data
         first, second = reconcile_pair(xp, first, second, names=spec.inputs[:2])
         data = [first, second, *rest]
         if spec.kind == "axis":
             body_axis = {"axis": check_axis(axis, second.ndim)}
+            if is_class_mask(keep, tuple(second.shape), body_axis["axis"]):
+                class_keep = keep
+                data, keep = leave_out_classes(xp, spec.name, spec.class_mask, keep, data,
+                                               {**spec.options, **given}, body_axis["axis"])
         elif axis is None:  # the default: one value per sample
             mean_axes = (second.ndim - 1,) if second.ndim >= 2 else ()
         else:
             mean_axes = check_axis(axis, second.ndim)
     options = {**spec.options, **given}
     return BoundCall(xp, data, body_axis, mean_axes, options, weight, keep, reduction,
-                     prediction_shape, restore)
+                     prediction_shape, restore, class_keep)
 
 
 def _native_mean(spec: LossSpec, call: BoundCall) -> Any:
@@ -283,6 +300,7 @@ def define_loss(
     inputs: Sequence[str] = ("y_true", "y_pred"),
     prediction: str = "y_pred",
     keep_dtype: Sequence[str] = (),
+    class_mask: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[..., Any]], LossFunction]:
     """Decorate ``body`` into the public loss ``name`` (see the module docstring)."""
     if kind not in KINDS:
@@ -298,7 +316,7 @@ def define_loss(
             if p.kind is inspect.Parameter.KEYWORD_ONLY and (p.name != "axis" or kind == "custom")
         }
         spec = LossSpec(name, family, kind, inputs, prediction, options, body,
-                        tuple(keep_dtype), option_checks(body))
+                        tuple(keep_dtype), option_checks(body), class_mask=class_mask)
         for option, rule in spec.checks.items():  # the defaults obey their own rules
             rule(option, options[option])
         default_axis = None if kind == "elementwise" else -1

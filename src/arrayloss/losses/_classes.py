@@ -9,6 +9,7 @@ already cast to the computation dtype by the shared core.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,6 +63,22 @@ def class_weight_array(xp: Any, class_weight: Any, scores: Any, axis: int) -> An
     shape = [1] * scores.ndim
     shape[axis] = num_classes
     return xp.reshape(weights, tuple(shape))
+
+
+def without_classes(xp: Any, mask: Any, y_true: Any, y_pred: Any, *, from_logits: bool = False,
+                    log_target: bool = False, log_input: bool = False, **_: Any) -> tuple[Any, Any]:
+    """The softmax losses' rule for a mask inside the class axis (``core/class_mask.py``):
+    a masked class gets the logit ``-inf`` (the probability 0) and the target 0 (``-inf``
+    for a log target), which those formulas count as exactly 0, so the softmax is taken
+    over the other classes; a ``where``, so the masked entries get no gradient. Integer
+    labels are left as they are (a label on a masked class has probability 0)."""
+    log_prediction = from_logits or log_input
+    absent = xp.full_like(y_pred, -math.inf if log_prediction else 0.0)
+    y_pred = xp.where(mask, y_pred, absent)
+    if xp.isdtype(y_true.dtype, "real floating"):
+        absent = xp.full_like(y_true, -math.inf if log_target else 0.0)
+        y_true = xp.where(mask, y_true, absent)
+    return y_true, y_pred
 
 
 def smooth_binary(y: Any, label_smoothing: float) -> Any:

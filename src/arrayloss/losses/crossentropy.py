@@ -34,6 +34,7 @@ from ._classes import (
     smooth_categorical,
     through_classes,
     usable_labels,
+    without_classes,
 )
 
 __all__ = [
@@ -161,7 +162,8 @@ def _bce(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_smoothin
     yield -(positive * ddp + (1.0 - y) * ddq)
 
 
-@define_loss("categorical_crossentropy", family=CLASSIFICATION, aliases=("cce",), kind="axis")
+@define_loss("categorical_crossentropy", family=CLASSIFICATION, aliases=("cce",), kind="axis",
+             class_mask=without_classes)
 def categorical_crossentropy(
     xp: Any,
     y_true: Any,
@@ -279,7 +281,8 @@ def _nonzero(xp: Any, weight: Any, axis: int) -> Any:
 
 
 @define_loss("sparse_categorical_crossentropy", family=CLASSIFICATION, aliases=("scce",),
-             kind="labels")
+             kind="labels",
+             class_mask=without_classes)
 def sparse_categorical_crossentropy(
     xp: Any,
     y_true: Any,

@@ -23,6 +23,7 @@ from ._classes import (
     log_probability_curvature,
     log_probability_slope,
     through_classes,
+    without_classes,
 )
 from .crossentropy import torch_class_axis_first  # ok: a helper, called in torch kernels
 
@@ -30,7 +31,8 @@ __all__ = ["generalized_kl_divergence", "kl_divergence"]
 
 
 @define_loss("kl_divergence", family=CLASSIFICATION,
-             aliases=("kld", "kullback_leibler_divergence"), kind="axis")
+             aliases=("kld", "kullback_leibler_divergence"), kind="axis",
+             class_mask=without_classes)
 def kl_divergence(
     xp: Any, y_true: Any, y_pred: Any, *, from_logits: Flag = False, log_target: Flag = False,
     axis: tuple[int, ...],
@@ -102,7 +104,8 @@ def _kld_probabilities(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
 
 
 @define_loss("generalized_kl_divergence", family=CLASSIFICATION,
-             aliases=("i_divergence",), kind="axis")
+             aliases=("i_divergence",), kind="axis",
+             class_mask=without_classes)
 def generalized_kl_divergence(
     xp: Any, y_true: Any, y_pred: Any, *, log_input: Flag = False, axis: tuple[int, ...]
 ) -> Any:

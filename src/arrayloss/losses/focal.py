@@ -29,6 +29,7 @@ from ._classes import (
     smooth_binary,
     smooth_categorical,
     through_classes,
+    without_classes,
 )
 
 # PolyLoss's ε: from -1, where the loss still decreases as p_t grows (Leng et al., 2022).
@@ -198,7 +199,8 @@ def _binary_focal(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balancing: b
 
 
 @define_loss("categorical_focal_crossentropy", family=CLASSIFICATION,
-             aliases=("categorical_focal",), kind="axis")
+             aliases=("categorical_focal",), kind="axis",
+             class_mask=without_classes)
 def categorical_focal_crossentropy(
     xp: Any,
     y_true: Any,
@@ -265,7 +267,8 @@ def _categorical_focal(xp: Any, y_true: Any, y_pred: Any, *, alpha: float, gamma
 
 
 @define_loss("poly_crossentropy", family=CLASSIFICATION, aliases=("poly_loss", "poly1"),
-             kind="axis")
+             kind="axis",
+             class_mask=without_classes)
 def poly_crossentropy(
     xp: Any,
     y_true: Any,
