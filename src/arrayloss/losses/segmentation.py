@@ -32,7 +32,15 @@ from typing import Annotated, Any
 from ..core.chain_rule import no_closed_form
 from ..core.define import define_loss
 from ..core.namespace import option_array
-from ..core.options import Flag, NonNegative, StrChoice, check_axis, check_number
+from ..core.options import (
+    Flag,
+    NonNegative,
+    StrChoice,
+    check_axis,
+    check_number,
+    equals_number,
+    is_jax_scalar,
+)
 from ..core.reduction import as_array
 from ..core.shapes import reconcile_pair
 from ..core.stable import log_softmax, sigmoid
@@ -99,10 +107,11 @@ def _need_class_axis(class_weight: Any, ignore_background: bool, class_reduction
 
 def _focal_power(xp: Any, loss: Any, gamma: float) -> Any:
     """``loss ** gamma``, with a finite gradient at ``loss = 0`` for ``gamma < 1``."""
-    if gamma == 1.0:
+    if equals_number(gamma, 1.0):
         return loss
-    if gamma > 1.0:
+    if not is_jax_scalar(gamma) and gamma > 1.0:
         return loss**gamma  # γ·l^(γ-1) is 0 at l = 0: no special case
+    # (a traced γ, which Python cannot compare, takes the guarded form below)
     # For γ < 1, γ·l^(γ-1) is infinite at l = 0 (a perfect overlap, the minimum), and
     # autodiff would multiply that inf by the chain rule's 0 into NaN. The minimum takes the
     # gradient 0 instead; the power runs on 1 there so that neither branch of the `where`
