@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, cast
 
+from .blocked_mean import blocked_numpy_mean
 from .class_mask import is_class_mask, leave_out_classes
 from .namespace import default_index, numpy_quiet, resolve
 from .native import library_of, native_enabled
@@ -206,7 +207,8 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
             )
         if isinstance(axis, tuple) and len(axis) == 1:
             (axis,) = axis
-        within = is_class_mask(keep, tuple(scores.shape), check_axis(axis, scores.ndim))
+        within = keep is not None and is_class_mask(  # a mask inside the class axis
+            keep, tuple(scores.shape), check_axis(axis, scores.ndim))
         if isinstance(axis, tuple):  # several class axes: labels index their flat slice
             if within:
                 keep = flatten_class_axes(xp, keep, axis)[0]
@@ -229,7 +231,7 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
         data = [first, second, *rest]
         if spec.kind == "axis":
             body_axis = {"axis": check_axis(axis, second.ndim)}
-            if is_class_mask(keep, tuple(second.shape), body_axis["axis"]):
+            if keep is not None and is_class_mask(keep, tuple(second.shape), body_axis["axis"]):
                 class_keep = keep
                 data, keep = leave_out_classes(xp, spec.name, spec.class_mask, keep, data,
                                                {**spec.options, **given}, body_axis["axis"])
@@ -328,6 +330,11 @@ def define_loss(
                 native = _native_mean(spec, call)
                 if native is not NotImplemented:
                     return native
+                if call.plain_mean and spec.kind in ("elementwise", "axis"):
+                    blocked = blocked_numpy_mean(call.xp, body, call.data, call.body_axis,
+                                                 call.options, PerSample)
+                    if blocked is not NotImplemented:
+                        return blocked
                 result = body(call.xp, *call.data, **call.body_axis, **call.options)
                 if call.plain_mean and not isinstance(result, PerSample):
                     # The common call: the mean of equal-sized per-sample means is the mean
