@@ -13,6 +13,7 @@ import arrayloss
 from arrayloss.conformance import (  # noqa: F401  (registers the rows)
     peers_classification,
     peers_keras_only,
+    peers_optax_scores,
 )
 from arrayloss.conformance.peers import PEERS
 

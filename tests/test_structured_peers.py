@@ -66,7 +66,12 @@ def test_documented_recipes_reproduce_the_differences():
 F32 = peers_structured.F32_RTOL
 
 
+# No installed library computes these: Hadsell et al.'s pair loss on given distances, and
+# the segmentation libraries' focal Tversky and Lovász losses (segmentation_models_pytorch
+# and kornia are not installed; MONAI has neither). Their rows are float64 loops.
+WITHOUT_PEER = {"contrastive", "focal_tversky", "lovasz_hinge", "lovasz_softmax"}
+
+
 def test_every_structured_loss_has_a_peer_except_contrastive():
     covered = {r.loss for r in ROWS if r.difference is None}
-    # No installed library computes Hadsell et al.'s pair loss on given distances.
-    assert covered == NAMES - {"contrastive"}
+    assert covered == NAMES - WITHOUT_PEER
