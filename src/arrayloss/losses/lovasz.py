@@ -152,13 +152,14 @@ def lovasz_hinge(xp: Any, y_true: Any, y_pred: Any, *, ignore_index: int | None 
               \ell = \sum_i e_{(i)}\,\bigl(J_i - J_{i-1}\bigr)
 
     with the errors sorted in decreasing order and ``J_i`` the Jaccard loss when the
-    pixels of the ``i`` largest errors are the mispredicted ones (see the module). ``z = y_pred`` are logits,
-    ``y = y_true`` the mask. By default one value per image, the first axis (all other axes
-    are its pixels), and the mean over images is Berman's ``lovasz_hinge(logits, labels,
-    per_image=True)``; ``axis=None`` takes the whole batch as one image, Berman's
-    ``per_image=False`` and segmentation_models_pytorch ``LovaszLoss("binary")`` (its
-    default ``per_image=False``). ``ignore_index`` leaves out the pixels whose mask equals
-    it, as both do. An image whose pixels are all left out has loss 0.
+    pixels of the ``i`` largest errors are the mispredicted ones (see the module).
+    ``z = y_pred`` are logits, ``y = y_true`` the mask. By default one value per image,
+    the first axis (all other axes are its pixels), and the mean over images is Berman's
+    ``lovasz_hinge(logits, labels, per_image=True)``; ``axis=None`` takes the whole batch
+    as one image, Berman's ``per_image=False`` and segmentation_models_pytorch
+    ``LovaszLoss("binary")`` (its default ``per_image=False``). ``ignore_index`` leaves out
+    the pixels whose mask equals it, as both do. An image whose pixels are all left out
+    has loss 0.
 
     >>> import array_api_strict as xp
     >>> import arrayloss
