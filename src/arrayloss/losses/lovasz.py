@@ -30,7 +30,7 @@ from typing import Annotated, Any
 from ..core.autodiff import stop_gradient
 from ..core.chain_rule import no_closed_form
 from ..core.define import PerSample, define_loss
-from ..core.namespace import namespace_name
+from ..core.namespace import device_of, namespace_name, namespace_of
 from ..core.options import Flag, StrChoice
 from ..core.reduction import as_array
 from ..core.shapes import reconcile_labels, reconcile_pair
@@ -69,6 +69,8 @@ def _product(shape: tuple[int, ...]) -> int:
 def lovasz_weights(xp: Any, gt_sorted: Any) -> Any:
     """Berman's ``lovasz_grad`` along the last axis: ``J_i - J_{i-1}`` of the sorted labels."""
     total = xp.sum(gt_sorted, axis=-1, keepdims=True)
+    # Berman's names: "intersection", the positives not among the first i (|B \ M|), and
+    # "union", the positives and the negatives among the first i (|B ∪ M|).
     intersection = total - cumulative_sum(gt_sorted, axis=-1)
     # ≥ 1 everywhere: up to pixel i it counts either a negative or, when the first i are
     # all positive, the G ≥ i positives; never 0/0, even for an image without positives.
@@ -83,7 +85,7 @@ def _sorted_sums(errors: Any, labels: Any, keep: Any) -> Any:
     """``Σ_i e_(i)·w_i`` over the last axis, for ``(B, C, P)`` errors, labels in ``{0, 1}``
     and a mask of the counted pixels; a pixel left out sorts after every counted one (a
     label of 0 there leaves the counted pixels' weights as without it) and adds 0."""
-    xp = _namespace(errors)
+    xp = namespace_of(errors)
     key = xp.where(keep, errors, xp.full_like(errors, -xp.inf))
     # stable=True: tied errors in one order on every backend (the value needs none).
     order = xp.argsort(key, axis=-1, descending=True, stable=True)
@@ -94,12 +96,6 @@ def _sorted_sums(errors: Any, labels: Any, keep: Any) -> Any:
     # A `where`, not a product: a left-out pixel's error (NaN, inf) stays out of the value.
     counted = xp.where(sorted_keep, sorted_errors, xp.zeros_like(sorted_errors))
     return xp.sum(counted * weights, axis=-1)
-
-
-def _namespace(x: Any) -> Any:
-    from ..core.namespace import namespace_of
-
-    return namespace_of(x)
 
 
 def _chunk_sums(errors: Any, labels: Any, keep: Any) -> Any:
@@ -175,7 +171,7 @@ def lovasz_hinge(xp: Any, y_true: Any, y_pred: Any, *, ignore_index: int | None 
     pixels = _product(shape) if axis is None else _product(shape[1:])
     errors = 1.0 - y_pred * (2.0 * y_true - 1.0)
     if ignore_index is None:
-        keep = xp.ones(errors.shape, dtype=xp.bool, device=_device(errors))
+        keep = xp.ones(errors.shape, dtype=xp.bool, device=device_of(errors))
     else:
         keep = y_true != ignore_index
     labels = xp.where(keep, y_true, xp.zeros_like(y_true))
@@ -191,12 +187,6 @@ no_closed_form(
     "its value sorts every pixel of an image (the whole batch with axis=None) and weighs "
     "them by their ranks, so it is differentiated by autodiff only",
 )
-
-
-def _device(x: Any) -> Any:
-    from ..core.namespace import device_of
-
-    return device_of(x)
 
 
 @define_loss("lovasz_softmax", family=_SEGMENTATION, kind="custom", keep_dtype=("y_true",))
@@ -252,7 +242,7 @@ def lovasz_softmax(xp: Any, y_true: Any, y_pred: Any, *, from_logits: Flag = Fal
     prob = xp.exp(log_softmax(y_pred, axis=class_axis)) if from_logits else y_pred
     safe, valid, keep = usable_labels(xp, labels, num_classes, class_axis, ignore_index)
     if keep is None:
-        keep = xp.ones(valid.shape, dtype=xp.bool, device=_device(prob))
+        keep = xp.ones(valid.shape, dtype=xp.bool, device=device_of(prob))
     # Classes last, then (images, C, pixels): each class's pixels on the sorted axis.
     order = [a for a in range(ndim) if a != class_axis] + [class_axis]
     shape = tuple(y_pred.shape[a] for a in order[:-1])
