@@ -298,3 +298,15 @@ def test_lovasz_loss_name_is_refused_with_both_calls():
 def test_no_closed_form():
     with pytest.raises(NotImplementedError, match="sorts every pixel"):
         arrayloss.gradient("lovasz_hinge", *MASKS)
+
+
+def test_per_image_shards_combine_and_the_whole_batch_does_not():
+    """Per image the loss is shard-exact (tests/test_partials.py checks it registry-wide);
+    with axis=None the batch is one image, so shards of it are other images."""
+    y, z = _masks((6, 5))
+    for axis, exact in (("per_sample", True), (None, False)):
+        whole = arrayloss.lovasz_hinge(y, z, axis=axis)
+        parts = [arrayloss.lovasz_hinge(y[rows], z[rows], axis=axis, reduction="partial_mean")
+                 for rows in (slice(0, 2), slice(2, 6))]
+        combined = arrayloss.combine_partials(*zip(*parts, strict=True))
+        assert np.isclose(float(combined), float(whole), rtol=1e-12) == exact, axis

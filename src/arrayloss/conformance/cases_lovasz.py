@@ -39,7 +39,7 @@ def _split(arrays, per_image):
     return list(zip(*arrays, strict=True)) if per_image else [tuple(arrays)]
 
 
-def ref_lovasz_hinge(y, z, *, ignore_index=None, axis="per_sample"):
+def ref_lovasz_hinge(y, z, *, ignore_index=None, axis: str | None = "per_sample"):
     out = []
     for ys, zs in _split((y, z), axis is not None):
         errors, labels = [], []
@@ -53,7 +53,7 @@ def ref_lovasz_hinge(y, z, *, ignore_index=None, axis="per_sample"):
 
 
 def ref_lovasz_softmax(labels, p, *, from_logits=False, classes="present", class_axis=-1,
-                       ignore_index=None, axis="per_sample"):
+                       ignore_index=None, axis: str | None = "per_sample"):
     p = np.moveaxis(p, class_axis, -1)
     if from_logits:
         e = np.exp(p - p.max(axis=-1, keepdims=True))
