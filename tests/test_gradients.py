@@ -46,7 +46,7 @@ def jax_grad_and_hessian(loss, *arrays, index=1, **options):
 
 # -- every loss has a closed form or a clear error ------------------------------------------
 NO_CLOSED_FORM = ("dice", "tversky", "jaccard", "focal_tversky", "generalized_dice",
-                  "triplet_margin", "ntxent", "circle", "ctc")
+                  "triplet_margin", "ntxent", "circle", "ctc", "lovasz_hinge", "lovasz_softmax")
 
 
 LOSSES = [n for n in arrayloss.available() if hasattr(arrayloss.get(n), "spec")]

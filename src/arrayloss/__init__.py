@@ -33,6 +33,7 @@ from .losses.linear_crossentropy import (
     linear_cross_entropy,
     linear_cross_entropy_value_and_grad,
 )
+from .losses.lovasz import lovasz_hinge, lovasz_softmax
 from .losses.margin import binary_sparsemax, categorical_hinge, hinge, perceptron, squared_hinge
 from .losses.metric_learning import contrastive, ntxent, triplet_margin
 from .losses.multiclass_margins import multi_margin, multilabel_margin, multilabel_soft_margin
@@ -159,6 +160,8 @@ __all__ = [
     "logcosh",
     "logloss",
     "lorentzian",
+    "lovasz_hinge",
+    "lovasz_softmax",
     "mae",
     "mape",
     "margin_ranking",

@@ -444,6 +444,33 @@ def log_cosh(
     reduction: Reduction = "mean",
 ) -> Array: ...
 
+def lovasz_hinge(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    ignore_index: int | None = None,
+    axis: Any = 'per_sample',
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
+def lovasz_softmax(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    from_logits: bool = False,
+    classes: str = 'present',
+    class_axis: int = -1,
+    ignore_index: int | None = None,
+    axis: Any = 'per_sample',
+    sample_weight: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> Array: ...
+
 def margin_ranking(
     y_true: ArrayLike,
     input1: ArrayLike,
@@ -905,6 +932,8 @@ __all__ = [
     "logcosh",
     "logloss",
     "lorentzian",
+    "lovasz_hinge",
+    "lovasz_softmax",
     "mae",
     "mape",
     "margin_ranking",

@@ -72,7 +72,8 @@ __all__ = [
     "BinarySparsemax", "SoftMargin", "HingeEmbedding", "CosineEmbedding", "MarginRanking",
     "MultilabelSoftMargin", "MultiMargin", "MultilabelMargin", "MulticlassPerceptron",
     "MulticlassHinge", "MulticlassSparsemax", "Dice", "Tversky", "Jaccard", "FocalTversky",
-    "GeneralizedDice", "TripletMargin", "Contrastive", "NTXent", "Circle", "CTC"
+    "GeneralizedDice", "LovaszHinge", "LovaszSoftmax", "TripletMargin", "Contrastive",
+    "NTXent", "Circle", "CTC"
 ]
 
 # Keras's own mask on a loss's values, where the loss sets one: keras.losses.circle masks
@@ -91,6 +92,8 @@ _CLASS_NAMES = {
     "general_robust_nll": "GeneralRobustNLL",
     "ntxent": "NTXent",
     "categorical_generalized_crossentropy": "CategoricalGeneralizedCrossEntropy",
+    "lovasz_hinge": "LovaszHinge",
+    "lovasz_softmax": "LovaszSoftmax",
 }
 # Keras's spelling of an option -> arrayloss's.
 _KERAS_SPELLINGS = {"ignore_class": "ignore_index"}
@@ -176,6 +179,8 @@ _INPUTS: dict[str, tuple[Callable[..., list[Any]], str]] = {
                          "y_pred the two (N, D) embeddings side by side on its last axis"),
     "multilabel_margin": (_sparse, "y_true holds the target class lists padded with -1, "
                           "of y_pred's shape (Keras's floats are cast)"),
+    "lovasz_softmax": (_sparse, "y_true holds integer class labels, y_pred's shape without "
+                       "the class axis (Keras's floats are cast)"),
     "margin_ranking": (_ranking, "y_true holds the {-1, 1} labels, y_pred the two scores "
                        "side by side on its last axis (input1, then input2)"),
     "triplet_margin": (_triplet, "y_pred holds anchor, positive and negative embeddings side "
@@ -372,6 +377,8 @@ if TYPE_CHECKING:  # the classes just generated, as type checkers cannot see the
     class Jaccard(ArraylossLoss): ...
     class FocalTversky(ArraylossLoss): ...
     class GeneralizedDice(ArraylossLoss): ...
+    class LovaszHinge(ArraylossLoss): ...
+    class LovaszSoftmax(ArraylossLoss): ...
     class TripletMargin(ArraylossLoss): ...
     class Contrastive(ArraylossLoss): ...
     class NTXent(ArraylossLoss): ...

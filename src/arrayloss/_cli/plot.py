@@ -155,6 +155,20 @@ def _two_classes(view: View) -> View:
                 view.options)
 
 
+def _two_class_labels(view: View) -> View:
+    """:func:`_two_classes` with integer labels: class 0 where ``y = 1``, class 1 elsewhere
+    (the sparse labels of ``lovasz_softmax``)."""
+    logits = bool(view.options.get("from_logits"))
+
+    def make(xp: Any, x: Any) -> tuple[Any, ...]:
+        _, pred = view.make(xp, x)
+        other = xp.zeros_like(pred) if logits else 1.0 - pred
+        return _const(xp, [0, 0, 1, 1], x, dtype=np.int64), _stack(xp, [pred, other])
+
+    return View(view.key, f"{view.xlabel}, labels (0, 0, 1, 1)", view.x, make, None,
+                view.options)
+
+
 def views(name: str, options: dict[str, Any] | None = None,
           points: int = POINTS) -> list[View]:
     """The slices of loss ``name`` (with ``options``) that a figure draws."""
@@ -266,12 +280,16 @@ def views(name: str, options: dict[str, Any] | None = None,
                      xp.asarray(p) if s > 0 else 1.0 - xp.asarray(p) for s in sign])),
                  lambda p: _ones(p, *sign), {"from_logits": False} if logits else {}),
         ]
-        if logits:
+        if logits or name == "lovasz_hinge":  # lovasz_hinge takes logits only
             found.insert(0, View(
                 "logit", f"logit z; logits (z, z, −z, −z), {image}", _grid(-6.0, 6.0, points),
                 lambda xp, z: (_const(xp, pattern, z), _stack(
                     xp, [s * xp.asarray(z) for s in sign])),
-                lambda z: _ones(z, *sign), {"from_logits": True}))
+                lambda z: _ones(z, *sign), {"from_logits": True} if logits else {}))
+        if name == "lovasz_hinge":
+            found = found[:1]
+        if name == "lovasz_softmax":  # integer labels and a class axis (the last)
+            found = [_two_class_labels(v) for v in found]
         if name == "generalized_dice":  # its class axis (the last) is required: two classes
             found = [_two_classes(v) for v in found]
         return found

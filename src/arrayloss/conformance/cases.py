@@ -80,6 +80,7 @@ def all_cases() -> list[Case]:
     from . import (  # noqa: F401
         cases_classification,
         cases_general_robust,
+        cases_lovasz,
         cases_optax_scores,
         cases_pytorch_margins,
         cases_regression,

@@ -66,6 +66,7 @@ _TORCH = "PyTorch"
 _OPTAX = "optax"
 _KORNIA = "kornia"
 _SKLEARN = "scikit-learn"
+_SMP = "segmentation_models_pytorch"
 # kornia's robust losses (Barron's ρ at c = 1) return the element-wise values by default.
 _KORNIA_NONE = {"reduction": "none", "axis": ()}
 
@@ -202,6 +203,15 @@ REFUSED: tuple[RefusedName, ...] = (
         "cosine_distance", _OPTAX, "cosine_distance, 1 - cos(predictions, targets)",
         "1 + arrayloss.cosine_similarity(targets, predictions) (arrayloss's "
         "cosine_similarity is Keras's -cos)"),
+    RefusedName(
+        "LovaszLoss", _SMP,
+        "Lovász loss, whose mode= chooses between two losses ('binary': the Lovász hinge of "
+        "logits; 'multiclass': the Lovász-Softmax of logits, class axis 1), over the whole "
+        "batch by default (per_image=False)",
+        "arrayloss.lovasz_hinge(y_true, logits, axis=None) for mode='binary', "
+        "arrayloss.lovasz_softmax(labels, logits, from_logits=True, class_axis=1, axis=None) "
+        "for mode='multiclass' (per_image=True: the default axis='per_sample'; "
+        "ignore_index=i: the same option)"),
 )
 
 _BY_KEY: dict[str, MappedName] = {m.name.lower(): m for m in MAPPED}

@@ -31,6 +31,7 @@ from . import multiclass_margins  # noqa: F401
 from . import multiclass_scores  # noqa: F401
 from . import segmentation  # noqa: F401
 from . import segmentation_variants  # noqa: F401
+from . import lovasz  # noqa: F401
 from . import metric_learning  # noqa: F401
 from . import circle  # noqa: F401
 from . import sequence  # noqa: F401
