@@ -19,7 +19,8 @@ from arrayloss.conformance.peers import PEERS
 FAMILIES = ("segmentation", "metric_learning", "sequence")
 NAMES = {name for family in FAMILIES for name in arrayloss.available(family)}
 ROWS = [p for p in PEERS if p.loss in NAMES]
-MODULES = {"torch": "torch", "keras": "keras", "optax": "optax", "monai": "monai"}
+MODULES = {"torch": "torch", "keras": "keras", "optax": "optax", "monai": "monai",
+           "kornia": "kornia"}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
@@ -67,9 +68,9 @@ F32 = peers_structured.F32_RTOL
 
 
 # No installed library computes these: Hadsell et al.'s pair loss on given distances, and
-# the segmentation libraries' focal Tversky and Lovász losses (segmentation_models_pytorch
-# and kornia are not installed; MONAI has neither). Their rows are float64 loops.
-WITHOUT_PEER = {"contrastive", "focal_tversky", "lovasz_hinge", "lovasz_softmax"}
+# the focal Tversky loss (segmentation_models_pytorch, which has it, is not installed;
+# kornia and MONAI have none). Their rows are float64 loops.
+WITHOUT_PEER = {"contrastive", "focal_tversky"}
 
 
 def test_every_structured_loss_has_a_peer_except_contrastive():

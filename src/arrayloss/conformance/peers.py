@@ -31,7 +31,7 @@ class Peer:
     """One arrayloss call and the reference library's call that must give the same value."""
 
     loss: str
-    library: str  # "keras", "torch", "optax", "sklearn", "statsmodels"
+    library: str  # "keras", "torch", "optax", "sklearn", "statsmodels", "monai", "kornia"
     function: str  # the peer's function, for reports: "torch.nn.functional.huber_loss"
     make_inputs: Callable[[np.random.Generator], tuple[np.ndarray, ...]]
     compute: Callable[..., Any]  # compute(*inputs) -> the peer's value (array-like)
@@ -79,10 +79,11 @@ class Peer:
 
 
 # The imports of each library, the ones it builds on first (Keras and optax get their
-# inputs as JAX arrays; MONAI and pytorch-metric-learning as torch tensors).
+# inputs as JAX arrays; MONAI, pytorch-metric-learning and kornia as torch tensors).
 _MODULES = {"keras": ("jax", "keras"), "optax": ("jax", "optax"), "sklearn": ("sklearn",),
             "scikit-learn": ("sklearn",), "monai": ("torch", "monai"),
-            "pytorch_metric_learning": ("torch", "pytorch_metric_learning")}
+            "pytorch_metric_learning": ("torch", "pytorch_metric_learning"),
+            "kornia": ("torch", "kornia")}
 
 
 def _importable(name: str) -> bool:

@@ -285,3 +285,26 @@ def full_sequences(rng):
 
 peer("ctc", "keras", "keras.losses.ctc", full_sequences, keras_ctc, reduction="none",
      rtol=F32_RTOL)
+
+
+# -- kornia: the Lovász losses (kornia.losses, a scalar: the mean over images) -------------
+def _kornia_losses():
+    import kornia.losses
+
+    return kornia.losses
+
+
+def lovasz_masks(rng):
+    return rng.integers(0, 2, (3, 5, 6)).astype(float), 2.0 * rng.normal(size=(3, 5, 6))
+
+
+def lovasz_labels(rng):  # channels first: (N, C, H, W) logits, (N, H, W) labels
+    return rng.integers(0, 4, (3, 5, 6)), 2.0 * rng.normal(size=(3, 4, 5, 6))
+
+
+peer("lovasz_hinge", "kornia", "kornia.losses.lovasz_hinge_loss", lovasz_masks,
+     lambda y, z: _kornia_losses().lovasz_hinge_loss(
+         _torch(z)[:, None], _torch(y).long()).numpy())
+peer("lovasz_softmax", "kornia", "kornia.losses.lovasz_softmax_loss", lovasz_labels,
+     lambda y, z: _kornia_losses().lovasz_softmax_loss(_torch(z), _torch(y)).numpy(),
+     options={"from_logits": True, "class_axis": 1, "classes": "all"})
