@@ -104,8 +104,8 @@ E = np.ones((3, 2))
 
 @pytest.mark.parametrize(("arrays", "options", "error", "match"), [
     ((np.array([0.0, 1.0, 1.0]), E), {}, TypeError, "labels must be integers"),
-    ((np.array([0, 1]), E), {}, ValueError, r"labels.shape=\(2,\), embeddings.shape=\(3, 2\)"),
-    ((np.array([0, 1, 1]), np.ones(3)), {}, ValueError, r"embeddings shape \(N, D\)"),
+    ((np.array([0, 1]), E), {}, ValueError, r"embeddings.shape=\(3, 2\), labels.shape=\(2,\)"),
+    ((np.array([0, 1, 1]), np.ones(3)), {}, ValueError, r"embeddings must have shape \(N, D\)"),
     ((np.array([0, 1, 1]), E), {"ref_embeddings": np.ones((2, 3))}, ValueError,
      r"reference embeddings of shape \(2, 3\)"),
     ((np.array([0, 1, 1]), E), {"ref_embeddings": np.ones((2, 2)), "ref_labels": [0, 1, 2]},

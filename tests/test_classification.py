@@ -277,9 +277,10 @@ def test_sparse_losses_take_a_tuple_of_class_axes():
 
 def test_a_tuple_of_class_axes_is_checked():
     z, labels = np.zeros((3, 2, 4)), np.zeros((3,), dtype=int)
-    with pytest.raises(ValueError, match=r"axis=\(1, 1\) names an axis twice"):
+    with pytest.raises(ValueError, match=r"axis must not repeat an axis; got \(1, 1\)"):
         arrayloss.scce(labels, z, axis=(1, 1))
-    with pytest.raises(ValueError, match=r"axis=\(1, 3\) must hold ints in \[-3, 3\)"):
+    with pytest.raises(ValueError, match=r"axis=\(1, 3\) is out of range for inputs with 3 "
+                       r"dimension\(s\); expected values in \[-3, 2\]"):
         arrayloss.scce(labels, z, axis=(1, 3))
     with pytest.raises(ValueError, match="shape"):
         arrayloss.scce(np.zeros((3, 2), dtype=int), z, axis=(1, 2))  # labels must be (3,)

@@ -50,7 +50,7 @@ def blocked_numpy_mean(xp: Any, body: Callable[..., Any], data: list[Any],
             return NotImplemented
         # Each block's sum in float64, whatever the dtype: the blocks add without the
         # rounding of a float32 running sum (NumPy's own mean is pairwise within a block).
-        total += float(xp.sum(values, dtype=xp.float64))
+        total += float(xp.sum(values, dtype=xp.float64))  # ok: NumPy only, on the host
         count += math.prod(values.shape)
         dtype = values.dtype
     return xp.asarray(total / count, dtype=dtype)

@@ -226,9 +226,7 @@ def _evaluate(spec: Any, form: ClosedForm, call: Any, *, value: bool, gradient: 
         if tuple(out.shape) != tuple(d1.shape):
             out = xp.broadcast_to(out, tuple(d1.shape))
         if call.class_keep is not None:  # a class left out: no derivative there
-            class_keep = xp.astype(call.class_keep, xp.bool) if not xp.isdtype(
-                call.class_keep.dtype, "bool") else call.class_keep
-            out = xp.where(class_keep, out, xp.zeros_like(out))
+            out = xp.where(call.class_keep, out, xp.zeros_like(out))
         if call.restore is not None:  # the sparse losses' tuple of class axes
             out = call.restore(out)
         if tuple(out.shape) != call.prediction_shape:

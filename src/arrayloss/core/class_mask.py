@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .reduction import as_bool
 from .shapes import same_shape
 
 __all__ = ["is_class_mask", "leave_out_classes"]
@@ -31,9 +32,9 @@ def is_class_mask(mask: Any, prediction_shape: tuple[int, ...],
 
 def leave_out_classes(xp: Any, name: str, rule: Callable[..., Any] | None, mask: Any,
                       data: list[Any], options: dict[str, Any],
-                      class_axes: tuple[int, ...]) -> tuple[list[Any], Any]:
-    """``data`` with the masked classes left out by the loss's ``rule``, and the per-sample
-    mask: the samples with at least one class."""
+                      class_axes: tuple[int, ...]) -> tuple[list[Any], Any, Any]:
+    """``data`` with the masked classes left out by the loss's ``rule``, the per-sample
+    mask (the samples with at least one class) and the class mask as booleans."""
     if rule is None:
         raise ValueError(
             f"{name}(): a mask of y_pred's shape {tuple(mask.shape)} masks classes inside the "
@@ -41,7 +42,6 @@ def leave_out_classes(xp: Any, name: str, rule: Callable[..., Any] | None, mask:
             f"categorical_crossentropy, sparse_categorical_crossentropy, kl_divergence, "
             f"categorical_focal_crossentropy, poly_crossentropy); pass a mask of the "
             f"per-sample values' shape instead")
-    if not xp.isdtype(mask.dtype, "bool"):
-        mask = mask != 0
+    mask = as_bool(xp, mask)
     data = list(rule(xp, mask, *data, **options))
-    return data, xp.any(mask, axis=class_axes)
+    return data, xp.any(mask, axis=class_axes), mask

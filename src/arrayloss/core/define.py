@@ -222,9 +222,9 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
         data = [labels, scores, *rest]
         body_axis = {"axis": class_axis}
         if within:
-            class_keep = keep
-            data, keep = leave_out_classes(xp, spec.name, spec.class_mask, keep, data,
-                                           {**spec.options, **given}, (class_axis,))
+            data, keep, class_keep = leave_out_classes(
+                xp, spec.name, spec.class_mask, keep, data, {**spec.options, **given},
+                (class_axis,))
     elif spec.kind in ("elementwise", "axis"):
         first, second, *rest = data
         first, second = reconcile_pair(xp, first, second, names=spec.inputs[:2])
@@ -232,9 +232,9 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
         if spec.kind == "axis":
             body_axis = {"axis": check_axis(axis, second.ndim)}
             if keep is not None and is_class_mask(keep, tuple(second.shape), body_axis["axis"]):
-                class_keep = keep
-                data, keep = leave_out_classes(xp, spec.name, spec.class_mask, keep, data,
-                                               {**spec.options, **given}, body_axis["axis"])
+                data, keep, class_keep = leave_out_classes(
+                    xp, spec.name, spec.class_mask, keep, data, {**spec.options, **given},
+                    body_axis["axis"])
         elif axis is None:  # the default: one value per sample
             mean_axes = (second.ndim - 1,) if second.ndim >= 2 else ()
         else:

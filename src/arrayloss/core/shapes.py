@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .namespace import namespace_name
+from .options import check_axis
 
 __all__ = [
     "align_leading",
@@ -118,14 +119,8 @@ def flatten_class_axes(xp: Any, scores: Any, axis: tuple[Any, ...]) -> tuple[Any
     the flat row-major index into the slice of those axes. Returns the flattened scores and
     the function that brings an array of their shape back (a gradient)."""
     ndim = scores.ndim
-    axes = []
-    for a in axis:
-        if type(a) is not int or not -ndim <= a < ndim:
-            raise ValueError(f"axis={axis!r} must hold ints in [-{ndim}, {ndim}) for scores "
-                             f"of {ndim} dimensions")
-        axes.append(a % ndim)
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"axis={axis!r} names an axis twice")
+    check_axis(axis, ndim)  # the axes' rules: ints in range, none twice
+    axes = [a % ndim for a in axis]  # in the order given: the flat index's order
     batch = [a for a in range(ndim) if a not in axes]
     order = (*batch, *axes)
     moved = scores if order == tuple(range(ndim)) else xp.permute_dims(scores, order)

@@ -27,6 +27,7 @@ __all__ = [
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
+    "max_slope",
     "one_hot_like",
     "positive_part",
     "reduce_max",
@@ -109,6 +110,14 @@ def reduce_max(x: Any, /, *, axis: int | tuple[int, ...], keepdims: bool = False
     if 0 in kept:
         return xp.sum(x, axis=axis, keepdims=keepdims)
     return xp.max(x, axis=axis, keepdims=keepdims)
+
+
+def max_slope(x: Any, /, *, axis: int | tuple[int, ...]) -> Any:
+    """The derivative of ``max(x, axis)`` with respect to ``x``: 1 at the maximum, shared
+    equally by tied maxima (JAX's rule for ``reduce_max``), 0 elsewhere."""
+    xp = _namespace(x)
+    ties = xp.astype(x == reduce_max(x, axis=axis, keepdims=True), x.dtype)
+    return ties / xp.sum(ties, axis=axis, keepdims=True)
 
 
 def log_softmax(x: Any, /, *, axis: int) -> Any:

@@ -20,6 +20,7 @@ from ..core.namespace import device_of as _device
 from ..core.namespace import library_name, option_array
 from ..core.options import Flag, Interval, Positive
 from ..core.stable import logsumexp, positive_part, softplus, unit_vectors
+from .metric_learning import check_labelled_embeddings
 
 __all__ = ["circle"]
 
@@ -88,12 +89,7 @@ def circle(xp: Any, labels: Any, embeddings: Any, *, gamma: Positive = 80.0,
     >>> loss  # softplus(0 + 0) twice; the third has no positive
     Array([0.69314718, 0.69314718, 0.        ], dtype=array_api_strict.float64)
     """
-    if embeddings.ndim != 2 or labels.ndim != 1 or labels.shape[0] != embeddings.shape[0]:
-        raise ValueError(
-            "circle: labels must have shape (N,) and embeddings shape (N, D); got "
-            f"labels.shape={tuple(labels.shape)}, embeddings.shape={tuple(embeddings.shape)}")
-    if not xp.isdtype(labels.dtype, "integral"):
-        raise TypeError(f"circle: labels must be integers; got dtype {labels.dtype}")
+    check_labelled_embeddings(xp, "circle", embeddings, labels)
     refs = embeddings if ref_embeddings is None else option_array(
         xp, ref_embeddings, embeddings, name="ref_embeddings")
     ref = labels if ref_labels is None else _reference_labels(xp, ref_labels, labels)

@@ -136,7 +136,7 @@ def _bce_probabilities_torch(y_true: Any, p: Any, label_smoothing: float,
 
     low, high = torch.aminmax(p.detach())  # ok: torch-only, in a torch kernel
     # ok: host reads, only where host_checks_allowed (eager, CPU) said they are cheap
-    if not (low.item() > _INSIDE and high.item() < 1.0 - _INSIDE):
+    if not (low.item() > _INSIDE and high.item() < 1.0 - _INSIDE):  # ok: see above
         return NotImplemented
     try:
         return functional.binary_cross_entropy(p, smooth_binary(y_true, label_smoothing))

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, cast
 
@@ -145,7 +146,7 @@ def smooth_labels(y: Any, /, *, alpha: Any, axis: int | tuple[int, ...] = -1,
         alpha = check_number("alpha", alpha, low=0.0, high=1.0)
     axes = check_axis(axis, y.ndim)
     if mask is None:
-        count: Any = float(np.prod([y.shape[a] for a in axes]))
+        count: Any = float(math.prod(y.shape[a] for a in axes))  # ok: a static shape
     else:
         if not array_api_compat.is_array_api_obj(mask):
             mask = xp.asarray(mask, device=array_api_compat.device(y))

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..core.chain_rule import closed_form
 from ..core.define import define_loss
-from ..core.stable import clip, positive_part, reduce_max
+from ..core.stable import clip, max_slope, positive_part, reduce_max
 from ._classes import CLASSIFICATION
 
 __all__ = ["binary_sparsemax", "categorical_hinge", "hinge", "perceptron", "squared_hinge"]
@@ -106,9 +106,7 @@ def _categorical_hinge(xp: Any, y_true: Any, y_pred: Any, *,
                        axis: tuple[int, ...]) -> Iterator[Any]:
     others = (1.0 - y_true) * y_pred
     largest = xp.max(others, axis=axis, keepdims=True)
-    # The max's gradient is shared equally by tied maxima (JAX's rule for reduce_max).
-    ties = xp.astype(others == largest, y_pred.dtype)
-    d_negative = (1.0 - y_true) * ties / xp.sum(ties, axis=axis, keepdims=True)
+    d_negative = (1.0 - y_true) * max_slope(others, axis=axis)
     positive = xp.sum(y_true * y_pred, axis=axis, keepdims=True)
     active = largest - positive + 1.0 > 0
     zero = xp.zeros_like(y_pred)

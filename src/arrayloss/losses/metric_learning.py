@@ -112,6 +112,17 @@ def _contrastive(xp: Any, y_true: Any, distance: Any, *, margin: float) -> Itera
     yield 2.0 * (1.0 - y_true) + xp.where(inside, 2.0 * y_true + zero, zero)
 
 
+def check_labelled_embeddings(xp: Any, loss: str, embeddings: Any, labels: Any) -> None:
+    """The shapes and dtype of the batch-coupled losses' inputs: ``(N, D)`` embeddings and
+    ``(N,)`` integer class labels."""
+    if embeddings.ndim != 2 or labels.ndim != 1 or labels.shape[0] != embeddings.shape[0]:
+        raise ValueError(
+            f"{loss}: embeddings must have shape (N, D) and labels shape (N,); got "
+            f"embeddings.shape={tuple(embeddings.shape)}, labels.shape={tuple(labels.shape)}")
+    if not xp.isdtype(labels.dtype, "integral"):
+        raise TypeError(f"{loss}: labels must be integers; got dtype {labels.dtype}")
+
+
 @define_loss("ntxent", family=_METRIC, aliases=("info_nce",), kind="custom",
              inputs=("embeddings", "labels"), prediction="embeddings",
              keep_dtype=("labels",))
@@ -140,12 +151,7 @@ def ntxent(xp: Any, embeddings: Any, labels: Any, *, temperature: Positive = 0.0
     >>> float(loss)  # -log(e / (e + 2·e⁰)) = log(1 + 2/e)
     0.5514447139320511
     """
-    if embeddings.ndim != 2 or labels.ndim != 1 or labels.shape[0] != embeddings.shape[0]:
-        raise ValueError(
-            "embeddings must have shape (N, D) and labels shape (N,); got "
-            f"embeddings.shape={tuple(embeddings.shape)}, labels.shape={tuple(labels.shape)}")
-    if not xp.isdtype(labels.dtype, "integral"):
-        raise TypeError(f"labels must be integers; got dtype {labels.dtype}")
+    check_labelled_embeddings(xp, "ntxent", embeddings, labels)
     n = embeddings.shape[0]
     if n == 0:  # an empty batch (a static shape): no anchors, no values
         return xp.zeros((0,), dtype=embeddings.dtype, device=_device(embeddings))

@@ -17,7 +17,7 @@ from typing import Any
 from ..core.chain_rule import closed_form
 from ..core.define import PerSample, define_loss
 from ..core.namespace import device_of
-from ..core.stable import cumulative_sum, one_hot_like, positive_part, reduce_max
+from ..core.stable import cumulative_sum, max_slope, one_hot_like, positive_part, reduce_max
 from ._classes import CLASSIFICATION, pick, usable_labels
 from .embedding_margins import Margin
 
@@ -31,12 +31,6 @@ def _labelled(xp: Any, labels: Any, y_pred: Any, axis: int) -> tuple[Any, Any, A
     safe, valid, _ = usable_labels(xp, labels, y_pred.shape[axis], axis, None)
     own = xp.expand_dims(pick(xp, y_pred, safe, axis), axis=axis)
     return one_hot_like(safe, y_pred, axis=axis), own, valid
-
-
-def _max_share(xp: Any, values: Any, axis: int) -> Any:
-    # The max's gradient, shared equally by tied maxima (JAX's rule for reduce_max).
-    ties = xp.astype(values == reduce_max(values, axis=axis, keepdims=True), values.dtype)
-    return ties / xp.sum(ties, axis=axis, keepdims=True)
 
 
 def _only_valid(xp: Any, derivative: Any, valid: Any, axis: int) -> Any:
@@ -74,7 +68,7 @@ def multiclass_perceptron(xp: Any, labels: Any, y_pred: Any, *, axis: int) -> An
 def _multiclass_perceptron(xp: Any, labels: Any, y_pred: Any, *, axis: int) -> Iterator[Any]:
     # The argmax's (shared) one-hot row minus the label's; piecewise linear: Hessian 0.
     one_hot, _, valid = _labelled(xp, labels, y_pred, axis)
-    yield _only_valid(xp, _max_share(xp, y_pred, axis) - one_hot, valid, axis)
+    yield _only_valid(xp, max_slope(y_pred, axis=axis) - one_hot, valid, axis)
     yield xp.zeros_like(y_pred)
 
 
@@ -113,7 +107,7 @@ def _multiclass_hinge(xp: Any, labels: Any, y_pred: Any, *, margin: float,
                       axis: int) -> Iterator[Any]:
     one_hot, _, valid = _labelled(xp, labels, y_pred, axis)
     raised = y_pred + margin * (1.0 - one_hot)
-    yield _only_valid(xp, _max_share(xp, raised, axis) - one_hot, valid, axis)
+    yield _only_valid(xp, max_slope(raised, axis=axis) - one_hot, valid, axis)
     yield xp.zeros_like(y_pred)
 
 
