@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import array_api_compat
-
 __all__ = [
     "REDUCTIONS",
     "StaticInterval",
@@ -138,8 +136,13 @@ class Interval(OptionCheck):
 
 def is_jax_scalar(value: Any) -> bool:
     """Whether ``value`` is a 0-d JAX array (a tracer under ``jax.jit`` or ``jax.grad``
-    included); array-api-compat asks without importing JAX."""
-    return array_api_compat.is_jax_array(value) and tuple(value.shape) == ()
+    included), without importing JAX. Not array-api-compat's ``is_jax_array``: its cached
+    type test makes torch.compile warn wherever an option is checked inside a trace."""
+    import sys
+
+    jax = sys.modules.get("jax")
+    return (jax is not None and isinstance(value, jax.Array)
+            and tuple(value.shape) == ())
 
 
 def equals_number(value: Any, number: float) -> bool:
