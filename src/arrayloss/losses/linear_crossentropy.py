@@ -65,7 +65,7 @@ def linear_cross_entropy(
     ``(V, d)`` (the layout of PyTorch's ``nn.Linear``) and ``bias`` ``(V,)``. The value equals
     ``scce(labels, hidden @ weight.T + bias, from_logits=True, ...)`` and PyTorch's
     ``F.cross_entropy(hidden @ weight.T, labels, label_smoothing=ε)``, but memory grows with
-    one block of ``token_chunk_size × vocab_chunk_size`` logits (32 MiB in float32 by
+    one block of ``token_chunk_size × vocab_chunk_size`` logits (8 MiB in float32 by
     default), not with ``N × V``. ``z_loss`` (λ) is PaLM's ``λ·lse²``; ``softcap`` (c) is
     Gemma's logit soft-capping. 16-bit inputs accumulate in float32.
 
