@@ -12,6 +12,9 @@
     Canonical names and aliases: ``arrayloss.get`` and ``arrayloss.available``.
 ``define``
     ``define_loss``: a formula becomes a public loss under the whole contract.
+``call_cache``
+    The common call's preparation, remembered per loss under its arrays' types, dtypes,
+    shapes and devices and its options.
 ``stable``
     The numerically stable primitives (log-sigmoid, logsumexp, ``0·log 0``, scaled norms).
 ``chain_rule``

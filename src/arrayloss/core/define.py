@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, cast
 
 from .blocked_mean import blocked_numpy_mean
+from .call_cache import call_key, remember, replay
 from .class_mask import is_class_mask, leave_out_classes
-from .namespace import default_index, numpy_quiet, resolve
+from .namespace import default_index, namespace_name, numpy_quiet, resolve
 from .native import library_of, native_enabled
 from .options import OptionCheck, check_axis, check_reduction, option_checks
 from .reduction import as_bool, mean_over_axis, plain_reduction, reduce_values
@@ -87,6 +88,10 @@ class LossSpec:
     # (``class_mask.py``); None where the loss takes no such mask.
     class_mask: Callable[..., Any] | None = None
     _accepted: frozenset[str] = field(init=False, repr=False, compare=False)
+    _plans: dict[Any, Any] = field(init=False, repr=False, compare=False)
+    _resolve_keep: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _prediction_index: int = field(init=False, repr=False, compare=False)
+    _shapes_matched: bool = field(init=False, repr=False, compare=False)
 
     @property
     def public_options(self) -> list[str]:
@@ -97,6 +102,12 @@ class LossSpec:
         # Computed once here, not as a cached_property: Python 3.11's takes a lock, which
         # torch.compile cannot trace.
         object.__setattr__(self, "_accepted", frozenset(self.public_options))
+        # What bind asks of every call, decided once.
+        object.__setattr__(self, "_plans", {})  # call_cache.py
+        object.__setattr__(self, "_resolve_keep", (*self.keep_dtype, "mask"))
+        object.__setattr__(self, "_prediction_index", self.inputs.index(self.prediction))
+        object.__setattr__(self, "_shapes_matched",
+                           self.kind in ("labels", "custom") or len(self.inputs) > 2)
 
     def validate(self, given: dict[str, Any]) -> dict[str, Any]:
         """Check option names and values of ``given`` (the caller's keyword arguments):
@@ -165,8 +176,22 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
 
     Checks the number of arrays, option names and reduction; resolves namespace, device
     and dtype (SPEC section 3); applies the kind's shape rule (section 4). Shared by every
-    loss and by the closed-form gradients, so both see exactly the same arrays.
+    loss and by the closed-form gradients, so both see exactly the same arrays. A common
+    call already prepared for the same types, shapes and options is replayed
+    (``call_cache.py``).
     """
+    key = call_key(arrays, given)
+    if key is not None:
+        plan = spec._plans.get(key)
+        if plan is not None:
+            return replay(plan, arrays, BoundCall)
+    call = _bind(spec, arrays, given)
+    if key is not None:
+        remember(spec._plans, key, call, tuple(arrays), spec.kind == "labels")
+    return call
+
+
+def _bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundCall:
     given = spec.validate(given)
     sample_weight = given.pop("sample_weight", None)
     mask = given.pop("mask", None)
@@ -189,13 +214,13 @@ def bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> BoundC
         [*zip(spec.inputs, arrays, strict=True), ("sample_weight", sample_weight),
          ("mask", mask)],
         reference=spec.prediction,
-        keep_dtype=(*spec.keep_dtype, "mask"),
+        keep_dtype=spec._resolve_keep,
     )
     xp = resolved.xp
     *data, weight, keep = resolved.arrays
-    if spec.kind in ("labels", "custom") or spec.inputs[2:]:  # a third input: shapes matched
+    if spec._shapes_matched and namespace_name(xp) not in _SIZES_ALWAYS_KNOWN:
         _require_known_sizes(spec, data)
-    prediction_shape = tuple(data[spec.inputs.index(spec.prediction)].shape)
+    prediction_shape = tuple(data[spec._prediction_index].shape)
     body_axis: dict[str, Any] = {}
     mean_axes: tuple[int, ...] | None = None
     restore = class_keep = None
@@ -256,6 +281,10 @@ def _native_mean(spec: LossSpec, call: BoundCall) -> Any:
     if kernel is None:
         return NotImplemented
     return kernel(call.xp, *call.data, **call.body_axis, **call.options)
+
+
+# The libraries whose arrays always know their shape (only lazy ones, Dask, may not).
+_SIZES_ALWAYS_KNOWN = frozenset({"numpy", "torch", "jax", "cupy", "array_api_strict"})
 
 
 def _require_known_sizes(spec: LossSpec, data: Sequence[Any]) -> None:
@@ -326,10 +355,10 @@ def define_loss(
         @functools.wraps(body, assigned=("__module__", "__name__", "__qualname__", "__doc__"))
         def loss(*arrays: Any, **given: Any) -> Any:
             call = bind(spec, arrays, given)
+            native = _native_mean(spec, call)  # kernels are PyTorch's: nothing to quiet
+            if native is not NotImplemented:
+                return native
             with numpy_quiet(call.xp):
-                native = _native_mean(spec, call)
-                if native is not NotImplemented:
-                    return native
                 if call.plain_mean and spec.kind in ("elementwise", "axis"):
                     blocked = blocked_numpy_mean(call.xp, body, call.data, call.body_axis,
                                                  call.options, PerSample)

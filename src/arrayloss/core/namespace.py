@@ -166,6 +166,12 @@ def resolve(
     ``None`` values pass through. Arguments named in ``keep_dtype`` (labels, masks) keep
     their dtype; every other array argument is cast to the computation dtype.
     """
+    same = _one_array_type(named, reference)
+    if same is not None:  # the common call: nothing to adopt, nothing to compare
+        xp, reference_array, library = same
+        device = (reference_array.device if library == "torch"
+                  else array_api_compat.device(reference_array))
+        return _computation_arrays(xp, device, named, dict(named), reference, keep_dtype)
     owners: dict[str, tuple[Any, Any]] = {}  # library name -> (namespace, first array)
     order = sorted(named, key=lambda item: item[0] != reference)  # the reference first
     adopted = False
@@ -210,6 +216,36 @@ def resolve(
                     # negative strides, as in ``x[::-1]``): a C-contiguous copy where needed.
                     value = np.ascontiguousarray(value)
                 converted[arg_name] = xp.asarray(value, device=device)
+    return _computation_arrays(xp, device, named, converted, reference, keep_dtype)
+
+
+def _one_array_type(named: Sequence[tuple[str, Any]], reference: str
+                    ) -> tuple[Any, Any, str] | None:
+    """``(namespace, reference array, library)`` where every argument given is an array of
+    one type whose library and namespace are already known (the common call, decided by
+    one ``type`` per argument); ``None`` otherwise, for the general rules of
+    :func:`resolve`."""
+    array_type = anchor = None
+    for arg_name, value in named:
+        if value is None:
+            continue
+        if array_type is None:
+            array_type = type(value)
+        elif type(value) is not array_type:
+            return None
+        if arg_name == reference:
+            anchor = value
+    kind = _KIND_OF_TYPE.get(array_type)  # type: ignore[arg-type]
+    xp = _NAMESPACE_OF_TYPE.get(array_type)  # type: ignore[arg-type]
+    if anchor is None or kind is None or kind == ADOPT or xp is None:
+        return None
+    return xp, anchor, kind
+
+
+def _computation_arrays(xp: Any, device: Any, named: Sequence[tuple[str, Any]],
+                        converted: dict[str, Any], reference: str,
+                        keep_dtype: Sequence[str]) -> Resolved:
+    """Every argument in the computation dtype, but those named in ``keep_dtype``."""
     dtype = _computation_dtype_cached(xp, converted[reference], device, reference)
     arrays = []
     for arg_name, value in named:

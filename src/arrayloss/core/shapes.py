@@ -47,11 +47,15 @@ def reconcile_labels(xp: Any, labels: Any, scores: Any, class_axis: int, *, name
     Accepted: ``scores.shape`` without the class axis (PyTorch's convention), or with a
     class axis of length 1 (what Keras's documentation asks for).
     """
-    without = tuple(s for i, s in enumerate(scores.shape) if i != class_axis)
-    with_one = tuple(1 if i == class_axis else s for i, s in enumerate(scores.shape))
-    if same_shape(tuple(labels.shape), without):
-        return xp.expand_dims(labels, axis=class_axis)
-    if same_shape(tuple(labels.shape), with_one):
+    shape, scores_shape = tuple(labels.shape), tuple(scores.shape)
+    axis = class_axis % len(scores_shape) if scores_shape else class_axis
+    without = scores_shape[:axis] + scores_shape[axis + 1:]
+    if shape == without:  # the common case, decided by one comparison of tuples
+        return xp.expand_dims(labels, axis=axis)
+    with_one = scores_shape[:axis] + (1,) + scores_shape[axis + 1:]
+    if same_shape(shape, without):
+        return xp.expand_dims(labels, axis=axis)
+    if same_shape(shape, with_one):
         return labels
     raise ValueError(
         f"{name} must hold one integer label per sample: shape {without} (y_pred's shape "
