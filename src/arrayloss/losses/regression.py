@@ -97,18 +97,18 @@ def mean_absolute_error(xp: Any, y_true: Any, y_pred: Any) -> Any:
 
 @mean_absolute_error.native("torch")
 def _mae_torch(xp: Any, y_true: Any, y_pred: Any) -> Any:
-    # F.l1_loss is |ŷ - y| and its mean in one fused kernel each way, with the subgradient
-    # 0 at ŷ = y where the formula's is +1. So it runs only where no prediction equals its
-    # target (ŷ - y = 0 exactly when ŷ = y), read on the host in one pass; elsewhere (and
-    # under torch.compile, torch.func, on accelerators) the formula runs.
+    # mean |ŷ - y| by torch's own abs and mean, whose subgradient at ŷ = y is 0 where the
+    # formula's is +1. So it runs only where no difference is 0, counted on the host in
+    # one pass without a boolean array (count_nonzero: NaN counts, and keeps its NaN);
+    # elsewhere (and under torch.compile, torch.func, on accelerators) the formula runs.
     if y_true.shape != y_pred.shape or not host_checks_allowed(y_pred):
         return NotImplemented
     import torch  # ok: torch kernel, torch tensors only
-    from torch.nn import functional  # ok: torch kernel, torch tensors only
 
-    if bool(torch.eq(y_pred.detach(), y_true.detach()).any()):  # ok: torch-only kernel
+    difference = y_pred - y_true
+    if int(torch.count_nonzero(difference.detach())) != difference.numel():  # ok: host read
         return NotImplemented
-    return functional.l1_loss(y_pred, y_true, reduction="mean")
+    return torch.mean(torch.abs(difference))  # ok: torch-only, in a torch kernel
 
 
 @closed_form("mean_absolute_error", zero_hessian=True, self_contained=True)
