@@ -19,6 +19,7 @@ WITH_KERNELS = [e.name for e in entries()
 
 def test_the_common_losses_have_a_torch_kernel():
     assert set(WITH_KERNELS) == {"mean_squared_error", "mean_absolute_error", "huber", "smooth_l1",
+                                 "log_cosh",
                                  "binary_crossentropy", "binary_focal_crossentropy",
                                  "categorical_crossentropy", "sparse_categorical_crossentropy",
                                  "negative_log_likelihood", "kl_divergence"}
@@ -65,10 +66,11 @@ def test_switch_runs_the_formula_with_the_same_value_and_gradient(name):
         out.backward()
         results.append((out.detach(), x.grad, _graph_ops(out)))
     (native, native_grad, native_op), (formula, formula_grad, formula_op) = results
-    kernel_nodes = ("MseLoss", "AbsBackward", "HuberLoss", "SmoothL1Loss", "NllLoss",
-                    "BinaryCrossEntropy", "LogSoftmaxBackward")
-    assert any(k in native_op for k in kernel_nodes), native_op  # the kernel's own node
-    assert not any(k in formula_op for k in kernel_nodes), formula_op
+    kernel_nodes = ("MseLoss", "AbsBackward", "MeanLogCosh", "HuberLoss", "SmoothL1Loss",
+                    "NllLoss", "BinaryCrossEntropy", "LogSoftmaxBackward")
+    own = [k for k in kernel_nodes if k in native_op]
+    assert own, native_op  # the kernel's own node
+    assert not any(k in formula_op for k in own), formula_op
     torch.testing.assert_close(native, formula, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(native_grad, formula_grad, rtol=1e-12, atol=1e-12)
 
@@ -220,3 +222,23 @@ def test_without_host_checks_an_out_of_range_label_gives_the_formulas_nan_and_gr
         expected = torch.func.grad(value)(scores)
     torch.testing.assert_close(grad, expected, rtol=1e-12, atol=1e-12)
     assert (grad[[1, 3]] == 0).all()
+
+
+def test_log_cosh_kernel_differentiates_twice_like_the_formula():
+    """log_cosh's kernel is an autograd.Function with its closed-form backward, tanh e:
+    its double backward (1 - tanh² e) and the target's gradient are the formula's."""
+    y, p = _inputs("log_cosh")
+    results = []
+    for enabled in (True, False):
+        x, t = p.clone().requires_grad_(True), y.clone().requires_grad_(True)
+        with arrayloss.native_kernels(enabled):
+            out = arrayloss.log_cosh(t, x)
+        assert ("MeanLogCosh" in _graph_ops(out)) == enabled
+        d_x, d_t = torch.autograd.grad(out, (x, t), create_graph=True)
+        (second,) = torch.autograd.grad(d_x.sum(), x)
+        results.append((d_x.detach(), d_t.detach(), second))
+    for native, formula in zip(*results, strict=True):
+        torch.testing.assert_close(native, formula, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradgradcheck(lambda a, b: arrayloss.log_cosh(b, a),
+                                        (p.clone().requires_grad_(True),
+                                         y.clone().requires_grad_(True)))

@@ -25,9 +25,9 @@ from typing import Any
 
 from .namespace import device_of, namespace_name
 
-__all__ = ["add_matmul", "exp_in_place", "finite_logits", "finite_or_formula",
-           "host_checks_allowed", "library_of", "native_enabled", "native_kernels",
-           "subtract_at_columns"]
+__all__ = ["add_matmul", "custom_backward_allowed", "exp_in_place", "finite_logits",
+           "finite_or_formula", "host_checks_allowed", "library_of", "native_enabled",
+           "native_kernels", "subtract_at_columns"]
 
 _STATE = {"enabled": os.environ.get("ARRAYLOSS_NATIVE", "1") != "0"}
 
@@ -94,6 +94,16 @@ def host_checks_allowed(x: Any) -> bool:
 
     return (x.device.type == "cpu" and not torch.compiler.is_compiling()
             and not torch._C._are_functorch_transforms_active())
+
+
+def custom_backward_allowed(x: Any) -> bool:
+    """Whether a kernel may run its own ``torch.autograd.Function`` for the torch tensor
+    ``x``: in eager PyTorch, on any device; not under ``torch.compile`` (which traces the
+    formula's operations instead) nor inside a ``torch.func`` transform (where a Function
+    would need rules of its own)."""
+    import torch  # ok: the caller passed torch tensors
+
+    return not (torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active())
 
 
 def finite_or_formula(loss: Any) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..core.chain_rule import closed_form, constant
 from ..core.define import define_loss
+from ..core.native import custom_backward_allowed
 from ..core.options import NonNegative, OpenFraction, Positive, equals_number
 from ..core.stable import absolute, absolute_slope, clip, sigmoid
 
@@ -150,6 +151,18 @@ def log_cosh(xp: Any, y_true: Any, y_pred: Any) -> Any:
     # softplus(-2|e|) = log1p(exp(-|e|)²): exp(-|e|) only underflows (to 0, exactly the
     # limit), where -2|e| itself would overflow for |e| above half the largest float.
     return size + xp.log1p(xp.exp(-size) ** 2) - math.log(2.0)
+
+
+@log_cosh.native("torch")
+def _log_cosh_torch(xp: Any, y_true: Any, y_pred: Any) -> Any:
+    # PyTorch has no log_cosh: the formula with its closed-form backward in one
+    # autograd.Function (_robust_torch.py), in eager PyTorch; under torch.compile and
+    # torch.func the formula runs.
+    if y_true.shape != y_pred.shape or not custom_backward_allowed(y_pred):
+        return NotImplemented
+    from ._robust_torch import MeanLogCosh  # ok: torch tensors only
+
+    return MeanLogCosh.apply(y_true, y_pred)
 
 
 @closed_form("log_cosh", self_contained=True)
