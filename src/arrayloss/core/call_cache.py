@@ -22,6 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .native import torch_tracing
+
 __all__ = ["CallPlan", "call_key", "remember", "replay"]
 
 # Plans kept per loss; a loop over ever new shapes starts again from an empty cache.
@@ -59,7 +61,7 @@ def call_key(arrays: Sequence[Any], given: dict[str, Any]) -> tuple[Any, ...] | 
         if kind not in torch_types:
             return None
         if not checked_tracing:
-            if _torch_tracing():
+            if torch_tracing():
                 return None
             checked_tracing = True
         parts.append((kind, x.dtype, x.shape, x.device))
@@ -71,11 +73,6 @@ def call_key(arrays: Sequence[Any], given: dict[str, Any]) -> tuple[Any, ...] | 
         else:
             return None  # an array (sample_weight, mask, class_weight) or other object
     return tuple(parts)
-
-
-def _torch_tracing() -> bool:
-    torch = sys.modules["torch"]  # ok: already imported (a tensor was passed)
-    return bool(torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active())
 
 
 def remember(plans: dict[Any, CallPlan], key: tuple[Any, ...], call: Any,

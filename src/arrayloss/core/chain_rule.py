@@ -112,8 +112,8 @@ def form_of(name: str) -> ClosedForm:
     reason = _MISSING.get(name, "no closed form is written for it yet")
     raise NotImplementedError(
         f"arrayloss has no closed-form gradient for the loss {name!r}: {reason}. "
-        # ok: text of an error message, no framework call
-        "Differentiate it with a framework's autodiff instead (torch.autograd, jax.grad), "
+        "Differentiate it with a framework's autodiff instead "
+        "(torch.autograd, jax.grad), "  # ok: names them in an error message
         "which arrayloss's losses support on every autodiff backend."
     )
 

@@ -38,7 +38,7 @@ from typing import Any, NamedTuple, Protocol, cast
 from .blocked_mean import blocked_numpy_mean
 from .call_cache import call_key, remember, replay
 from .class_mask import is_class_mask, leave_out_classes
-from .namespace import default_index, namespace_name, numpy_quiet, resolve
+from .namespace import default_index, numpy_quiet, resolve
 from .native import library_of, native_enabled
 from .options import OptionCheck, check_axis, check_reduction, option_checks
 from .reduction import as_bool, mean_over_axis, plain_reduction, reduce_values
@@ -49,6 +49,7 @@ from .shapes import (
     known_size,
     reconcile_labels,
     reconcile_pair,
+    sizes_always_known,
 )
 
 __all__ = ["BoundCall", "LossFunction", "LossSpec", "PerSample", "bind", "define_loss",
@@ -218,7 +219,7 @@ def _bind(spec: LossSpec, arrays: Sequence[Any], given: dict[str, Any]) -> Bound
     )
     xp = resolved.xp
     *data, weight, keep = resolved.arrays
-    if spec._shapes_matched and namespace_name(xp) not in _SIZES_ALWAYS_KNOWN:
+    if spec._shapes_matched and not sizes_always_known(xp):
         _require_known_sizes(spec, data)
     prediction_shape = tuple(data[spec._prediction_index].shape)
     body_axis: dict[str, Any] = {}
@@ -281,10 +282,6 @@ def _native_mean(spec: LossSpec, call: BoundCall) -> Any:
     if kernel is None:
         return NotImplemented
     return kernel(call.xp, *call.data, **call.body_axis, **call.options)
-
-
-# The libraries whose arrays always know their shape (only lazy ones, Dask, may not).
-_SIZES_ALWAYS_KNOWN = frozenset({"numpy", "torch", "jax", "cupy", "array_api_strict"})
 
 
 def _require_known_sizes(spec: LossSpec, data: Sequence[Any]) -> None:

@@ -27,7 +27,7 @@ from .namespace import device_of, namespace_name
 
 __all__ = ["add_matmul", "custom_backward_allowed", "exp_in_place", "finite_logits",
            "finite_or_formula", "host_checks_allowed", "library_of", "native_enabled",
-           "native_kernels", "subtract_at_columns"]
+           "native_kernels", "subtract_at_columns", "torch_tracing"]
 
 _STATE = {"enabled": os.environ.get("ARRAYLOSS_NATIVE", "1") != "0"}
 
@@ -90,10 +90,7 @@ def host_checks_allowed(x: Any) -> bool:
     ``torch.func`` transform (which cannot read values), nor on an accelerator (the read
     would wait for the device); there the kernel takes its path without the check.
     """
-    import torch  # ok: the caller passed torch tensors
-
-    return (x.device.type == "cpu" and not torch.compiler.is_compiling()
-            and not torch._C._are_functorch_transforms_active())
+    return x.device.type == "cpu" and not torch_tracing()
 
 
 def custom_backward_allowed(x: Any) -> bool:
@@ -101,9 +98,15 @@ def custom_backward_allowed(x: Any) -> bool:
     ``x``: in eager PyTorch, on any device; not under ``torch.compile`` (which traces the
     formula's operations instead) nor inside a ``torch.func`` transform (where a Function
     would need rules of its own)."""
+    return not torch_tracing()
+
+
+def torch_tracing() -> bool:
+    """Whether PyTorch is tracing rather than running: ``torch.compile`` (Dynamo) or a
+    ``torch.func`` transform. Called only once a torch tensor has been passed."""
     import torch  # ok: the caller passed torch tensors
 
-    return not (torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active())
+    return bool(torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active())
 
 
 def finite_or_formula(loss: Any) -> Any:

@@ -92,7 +92,7 @@ def plain_reduction(xp: Any, values: Any, reduction: str) -> Any:
         # the shape (counted only where Dask does not know it).
         shape = tuple(values.shape)
         if all(known_size(s) for s in shape):
-            count = xp.full((), float(math.prod(shape)), dtype=values.dtype,
+            count = xp.full((), float(math.prod(shape)), dtype=values.dtype,  # ok: a shape
                             device=device_of(values))
         else:
             count = xp.sum(xp.ones_like(values))

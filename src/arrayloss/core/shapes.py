@@ -20,6 +20,7 @@ __all__ = [
     "reconcile_labels",
     "reconcile_pair",
     "same_shape",
+    "sizes_always_known",
 ]
 
 
@@ -50,11 +51,9 @@ def reconcile_labels(xp: Any, labels: Any, scores: Any, class_axis: int, *, name
     shape, scores_shape = tuple(labels.shape), tuple(scores.shape)
     axis = class_axis % len(scores_shape) if scores_shape else class_axis
     without = scores_shape[:axis] + scores_shape[axis + 1:]
-    if shape == without:  # the common case, decided by one comparison of tuples
+    if same_shape(shape, without):  # same_shape compares the tuples first: one comparison
         return xp.expand_dims(labels, axis=axis)
     with_one = scores_shape[:axis] + (1,) + scores_shape[axis + 1:]
-    if same_shape(shape, without):
-        return xp.expand_dims(labels, axis=axis)
     if same_shape(shape, with_one):
         return labels
     raise ValueError(
@@ -102,6 +101,15 @@ def drop_axes(xp: Any, x: Any, axis: int | tuple[int, ...]) -> Any:
         return xp.squeeze(x, axis=axis)
     axes = (axis % x.ndim,) if isinstance(axis, int) else tuple(a % x.ndim for a in axis)
     return xp.reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in axes))
+
+
+# The libraries whose arrays always know their shape (a lazy one, Dask, may not).
+_SIZES_ALWAYS_KNOWN = frozenset({"numpy", "torch", "jax", "cupy", "array_api_strict"})
+
+
+def sizes_always_known(xp: Any) -> bool:
+    """Whether every array of namespace ``xp`` knows its sizes, so no size need be checked."""
+    return namespace_name(xp) in _SIZES_ALWAYS_KNOWN
 
 
 def known_size(size: Any) -> bool:

@@ -99,7 +99,7 @@ def to_categorical(y: Any, num_classes: int | None = None) -> Any:
         if _is_traced(y):
             raise ValueError(
                 "to_categorical(y) with num_classes=None reads max(y) from the data, which "
-                "is impossible while tracing (jax.jit, torch.compile); pass num_classes"
+                "is impossible while tracing (jax.jit, torch.compile); pass num_classes"  # ok: text
             )
         if any(s == 0 for s in y.shape):
             raise ValueError(
