@@ -16,7 +16,9 @@
     The common call's preparation, remembered per loss under its arrays' types, dtypes,
     shapes and devices and its options.
 ``stable``
-    The numerically stable primitives (log-sigmoid, logsumexp, ``0·log 0``, scaled norms).
+    The numerically stable primitives (log-sigmoid, logsumexp, ``0·log 0``, kinks).
+``norms``
+    Norms and unit vectors, exact for any finite entries (scaled by the largest entry).
 ``chain_rule``
     The closed-form gradients and Hessians: a loss's local derivatives through the
     shared chain rule of weights, masks, axes and reductions.

@@ -27,6 +27,7 @@ __all__ = [
     "library_name",
     "namespace_name",
     "namespace_of",
+    "eager_numpy",
     "numpy_quiet",
     "option_array",
     "resolve",
@@ -271,6 +272,13 @@ def _computation_dtype_cached(xp: Any, x: Any, device: Any, name: str) -> Any:
         except TypeError:  # an unhashable dtype: nothing remembered
             pass
     return dtype
+
+
+def eager_numpy(x: Any) -> bool:
+    """Whether ``x`` is a NumPy array (or scalar), whose values a primitive may read on the
+    host at the cost of one pass, to skip a ``where`` that would change nothing. Traced,
+    lazy and device arrays are never read: their primitives run as written."""
+    return isinstance(x, (np.ndarray, np.generic))
 
 
 def numpy_quiet(xp: Any) -> contextlib.AbstractContextManager[Any]:

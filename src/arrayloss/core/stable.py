@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from .autodiff import stop_gradient
-from .namespace import device_of, namespace_name, namespace_of
+from .namespace import device_of, eager_numpy, namespace_name, namespace_of
 from .shapes import drop_axes
 
 __all__ = [
@@ -25,19 +25,21 @@ __all__ = [
     "log1mexp",
     "log_probability",
     "log_sigmoid",
+    "log_sigmoid_pair",
     "log_softmax",
+    "nothing_floored",
     "logsumexp",
     "max_slope",
     "one_hot_like",
     "positive_part",
+    "relative_entropy",
     "reduce_max",
+    "replace_where",
     "safe_divide",
     "safe_sqrt",
-    "scaled_norm",
     "sigmoid",
     "softplus",
     "times_log",
-    "unit_vectors",
     "xlogy",
 ]
 
@@ -48,19 +50,46 @@ LOG_FLOOR = -100.0
 
 
 def softplus(x: Any) -> Any:
-    """``log(1 + exp(x))`` without overflow: ``logaddexp(x, 0)``.
+    """``log(1 + exp(x))`` without overflow: ``max(x, 0) + log1p(exp(-|x|))``.
 
-    ``logaddexp`` subtracts the larger argument before exponentiating, so ``x = 1e4``
-    gives ``1e4`` (not inf) and ``x = -1e4`` gives ``exp(-1e4) = 0`` (not ``log(1) - ...``
-    cancellation); its derivative, ``sigmoid(x)``, is finite on the whole line.
+    The exponent ``-|x|`` is never positive, so ``x = 1e4`` gives ``1e4`` (not inf) and
+    ``x = -1e4`` gives ``exp(-1e4) = 0`` (not ``log(1) - ...`` cancellation). On the
+    autodiff libraries it is their ``logaddexp(x, 0)``, which computes that same form with
+    the derivative ``sigmoid(x)`` finite on the whole line (the spelled-out form's kinks at
+    0 would need every library's subgradients of ``max`` and ``abs`` to cancel). The others
+    need only the value, and the spelled-out form is several times faster than NumPy's
+    general two-argument ``logaddexp``.
     """
     xp = _namespace(x)
-    return xp.logaddexp(x, xp.zeros_like(x))
+    if namespace_name(xp) in _AUTODIFF:
+        return xp.logaddexp(x, xp.zeros_like(x))
+    return xp.maximum(x, xp.zeros_like(x)) + _log1p_exp_minus_abs(xp, x)
 
 
 def log_sigmoid(x: Any) -> Any:
     """``log(sigmoid(x)) = -softplus(-x)``: ``-1e4`` for ``x = -1e4`` instead of ``log(0)``."""
     return -softplus(-x)
+
+
+def log_sigmoid_pair(x: Any) -> tuple[Any, Any]:
+    """``(log sigmoid(x), log sigmoid(-x))``, the two logs of a binary cross-entropy.
+
+    Both are ``min(±x, 0) - log1p(exp(-|x|))``: without autodiff the shared term is
+    computed once (one ``exp`` and one ``log1p`` for the pair). The autodiff libraries
+    take :func:`log_sigmoid` of each, for its derivative (see :func:`softplus`).
+    """
+    xp = _namespace(x)
+    if namespace_name(xp) in _AUTODIFF:
+        return log_sigmoid(x), log_sigmoid(-x)
+    shared = _log1p_exp_minus_abs(xp, x)
+    zero = xp.zeros_like(x)
+    return xp.minimum(x, zero) - shared, -xp.maximum(x, zero) - shared
+
+
+def _log1p_exp_minus_abs(xp: Any, x: Any) -> Any:
+    # log(1 + e^-|x|) lies in [0, log 2]: e^-|x| <= 1 never overflows, and log1p keeps
+    # its digits where e^-|x| is tiny (log(1 + 1e-20) would round to 0).
+    return xp.log1p(xp.exp(-xp.abs(x)))
 
 
 def sigmoid(x: Any) -> Any:
@@ -136,9 +165,31 @@ def xlogy(x: Any, y: Any) -> Any:
     NaN in either argument gives NaN.
     """
     xp = _namespace(x)
+    if eager_numpy(x):  # values readable on the host: see times_log
+        product = x * xp.log(y)
+        if not xp.any(xp.isnan(product)):
+            return product
     undefined = (x == 0) & ((y == 0) | (y == math.inf))
     safe_y = xp.where(undefined, xp.ones_like(y), y)
     return x * xp.log(safe_y)
+
+
+def relative_entropy(p: Any, q: Any) -> Any:
+    """``p·log(p/q)`` element by element: ``xlogy(p, p) - times_log(p, log_probability(q))``
+    (``p = 0`` contributes 0, ``log q`` is floored at -100).
+
+    On NumPy, where no ``q`` is floored and every term is finite (read on the host, one
+    pass over a boolean array each), it is ``p·log(p/q)``: one log instead of two, the same
+    value to rounding (more exact where ``p ≈ q``). A ``p`` of 0 or below makes its term
+    NaN (``0·log 0``, the log of a negative) and so takes the general form, as does every
+    other library.
+    """
+    xp = _namespace(p)
+    if eager_numpy(p) and nothing_floored(q):
+        terms = p * xp.log(p / q)
+        if xp.all(xp.isfinite(terms)):
+            return terms
+    return xlogy(p, p) - times_log(p, log_probability(q))
 
 
 def times_log(y: Any, log_p: Any) -> Any:
@@ -150,6 +201,13 @@ def times_log(y: Any, log_p: Any) -> Any:
     with respect to ``y`` is ``log p``, also where ``y = 0``.
     """
     xp = _namespace(log_p)
+    if eager_numpy(log_p):
+        # NumPy's values can be read on the host, in one pass over a boolean array: where
+        # no product is NaN there is no 0·(-inf), and the plain product is the value (the
+        # `where` below would change nothing). Elsewhere the `where` always runs.
+        product = y * log_p
+        if not xp.any(xp.isnan(product)):
+            return product
     undefined = (y == 0) & xp.isinf(log_p)
     return y * xp.where(undefined, xp.zeros_like(log_p), log_p)
 
@@ -160,6 +218,8 @@ LOG_FLOOR_SLOPE = 1e12
 # The probability below which the log is floored: log p < -100 exactly where p < e^-100
 # (to within the rounding of log at that one point).
 FLOOR_PROBABILITY = math.exp(LOG_FLOOR)
+# float32's smallest normal number: above it, log p > -87.4 > LOG_FLOOR in every dtype.
+_SMALLEST_NORMAL = 1.1754943508222875e-38
 
 
 def floored(p: Any) -> Any:
@@ -176,6 +236,14 @@ def floored(p: Any) -> Any:
     return tiny | (xp.log(xp.where(tiny, xp.ones_like(p), p)) < LOG_FLOOR)
 
 
+def nothing_floored(p: Any) -> bool:
+    """Whether no element of ``p`` is floored, known without cost: on NumPy only, read on
+    the host in one pass over a boolean array (every ``p`` is at least float32's smallest
+    normal number, so ``log p > -87.4``). A primitive then skips its ``where``s, which
+    would change nothing; for every other library the answer is False."""
+    return eager_numpy(p) and not bool(_namespace(p).any(p < _SMALLEST_NORMAL))
+
+
 def log_probability(p: Any) -> Any:
     """``log(p)`` of a probability, floored at -100 as PyTorch's ``binary_cross_entropy``
     does, with a nonzero gradient at the floor.
@@ -188,6 +256,8 @@ def log_probability(p: Any) -> Any:
     untaken branch out of the backward pass.
     """
     xp = _namespace(p)
+    if nothing_floored(p):
+        return xp.log(p)
     low = floored(p)
     safe_p = xp.where(low, xp.ones_like(p), p)
     return xp.where(low, LOG_FLOOR + LOG_FLOOR_SLOPE * p, xp.log(safe_p))
@@ -246,8 +316,12 @@ def absolute_slope(x: Any) -> Any:
         # torch.sign(NaN) is 0, not NaN: the slope from a comparison, NaN put back.
         slope = xp.where(x < 0, xp.full_like(x, -1.0), xp.full_like(x, 1.0))
         return xp.where(xp.isnan(x), x, slope)
-    # sign is -1, ±0 or +1 and keeps NaN; adding `x == 0` lifts ±0 to +1.
-    return xp.sign(x) + xp.astype(x == 0, x.dtype)
+    # sign is -1, ±0 or +1 and keeps NaN; adding `x == 0` lifts ±0 to +1. On NumPy, where
+    # no element is 0 (read on the host from the boolean array), the sign alone.
+    zero = x == 0
+    if eager_numpy(zero) and not xp.any(zero):
+        return xp.sign(x)
+    return xp.sign(x) + xp.astype(zero, x.dtype)
 
 
 def positive_part(x: Any) -> Any:
@@ -266,6 +340,16 @@ def positive_part(x: Any) -> Any:
     if name == "jax":
         return xp.where(x <= 0, xp.zeros_like(x), x)
     return xp.maximum(x, 0.0)
+
+
+def replace_where(condition: Any, value: float, x: Any) -> Any:
+    """``where(condition, value, x)``. On NumPy, where ``condition`` holds nowhere (read on
+    the host in one pass over a boolean array), ``x`` itself: the ``where`` would change
+    nothing, and skipping it saves a copy."""
+    xp = _namespace(x)
+    if eager_numpy(condition) and not xp.any(condition):
+        return x
+    return xp.where(condition, xp.full_like(x, value), x)
 
 
 def clip(x: Any, low: float, high: float) -> Any:
@@ -319,57 +403,6 @@ def safe_divide(numerator: Any, denominator: Any) -> Any:
     return xp.where(zero, 0.0 * numerator, numerator / safe)
 
 
-def _scaled(x: Any, axis: int | tuple[int, ...]) -> tuple[Any, Any, Any]:
-    """``(|x|/s, s, s == 0)`` with ``s`` the largest magnitude of each vector along
-    ``axis`` (kept as a length-1 axis). Dividing by ``s`` before any power is taken keeps
-    the norm exact: squaring 1e20 overflows float32, squaring 1e-30 underflows it to 0, and
-    subnormal float64 values have too few digits to square. A zero vector divides by 1
-    (double where: no 0/0). NaN anywhere in a vector makes ``s`` NaN."""
-    xp = _namespace(x)
-    # A constant for autodiff: norms and directions are homogeneous in the scale, so its
-    # gradient would cancel exactly; held constant, it costs no backward pass.
-    scale = stop_gradient(reduce_max(absolute(x), axis=axis, keepdims=True))
-    empty = scale == 0
-    return x / xp.where(empty, xp.ones_like(scale), scale), scale, empty
-
-
-def scaled_norm(x: Any, /, *, axis: int | tuple[int, ...], p: float = 2.0,
-                keepdims: bool = False) -> Any:
-    """The ``p``-norm ``(Σ|x|^p)^(1/p)`` over ``axis``, exact for any finite ``x``:
-    ``s·‖x/s‖`` with ``s`` the largest magnitude. A zero vector has norm 0 with gradient 0;
-    NaN anywhere in a vector gives NaN. ``s`` is held constant for autodiff (the norm is
-    homogeneous, so its gradient would cancel exactly), so ties of the maximum do not
-    matter."""
-    xp = _namespace(x)
-    unit, scale, empty = _scaled(x, axis)
-    magnitude = absolute(unit)
-    if p == 2.0:
-        powers = magnitude * magnitude
-    else:
-        powers = magnitude if p == 1.0 else magnitude**p
-    total = xp.sum(powers, axis=axis, keepdims=True)
-    # Double where: the root's derivative is infinite at 0; a zero vector's root sees 1.
-    total = xp.where(empty, xp.ones_like(total), total)
-    root = xp.sqrt(total) if p == 2.0 else total if p == 1.0 else total ** (1.0 / p)
-    norm = xp.where(empty, xp.zeros_like(root), scale * root)
-    return norm if keepdims else drop_axes(xp, norm, axis)
-
-
-def unit_vectors(x: Any, /, *, axis: int | tuple[int, ...]) -> Any:
-    """``x / ‖x‖₂`` along ``axis``, exact for any finite ``x`` (the vector is first divided
-    by its largest magnitude, see :func:`scaled_norm`); the zero vector stays 0 with a
-    finite gradient, and NaN anywhere in a vector gives NaN."""
-    xp = _namespace(x)
-    unit, _, empty = _scaled(x, axis)
-    # A nonzero vector scaled by its largest entry has length in [1, √n]. A zero vector
-    # has no direction: it stays 0 with a zero gradient. Double where: its squared length
-    # is replaced by 1 before the root, whose derivative at 0 is infinite.
-    squared = xp.sum(unit * unit, axis=axis, keepdims=True)
-    length = xp.sqrt(xp.where(empty, xp.ones_like(squared), squared))
-    direction = unit / length
-    return xp.where(empty, xp.zeros_like(direction), direction)
-
-
 def one_hot_like(labels: Any, scores: Any, *, axis: int) -> Any:
     """``labels == c`` along ``axis`` of ``scores``, as ``scores``'s dtype.
 
@@ -387,6 +420,9 @@ def one_hot_like(labels: Any, scores: Any, *, axis: int) -> Any:
     )
     return xp.astype(labels == classes, scores.dtype)
 
+
+# The libraries with autodiff, whose primitives keep the forms with the right derivatives.
+_AUTODIFF = frozenset({"torch", "jax"})
 
 _namespace = namespace_of
 _device = device_of

@@ -20,8 +20,9 @@ from ..core.stable import (
     LOG_FLOOR_SLOPE,
     floored,
     log_probability,
-    log_sigmoid,
+    log_sigmoid_pair,
     logsumexp,
+    nothing_floored,
     one_hot_like,
     sigmoid,
 )
@@ -104,7 +105,7 @@ def binary_logs(xp: Any, y_pred: Any, from_logits: bool) -> tuple[Any, Any]:
     1e-7 clip.
     """
     if from_logits:
-        return log_sigmoid(y_pred), log_sigmoid(-y_pred)
+        return log_sigmoid_pair(y_pred)
     return log_probability(y_pred), log_probability(1.0 - y_pred)
 
 
@@ -171,6 +172,8 @@ def pick(xp: Any, values: Any, safe: Any, axis: int) -> Any:
 def log_probability_slope(xp: Any, p: Any) -> Any:
     """The derivative of ``log_probability(p)``: ``1/p``, or ``1e12`` where the log is
     floored (``p ≤ 0`` or ``log p < -100``). Finite wherever ``p`` is not NaN."""
+    if nothing_floored(p):
+        return 1.0 / p
     low = floored(p)
     safe = xp.where(low, xp.ones_like(p), p)  # double where: no 1/0 in the unused branch
     return xp.where(low, xp.full_like(p, LOG_FLOOR_SLOPE), 1.0 / safe)
@@ -178,6 +181,9 @@ def log_probability_slope(xp: Any, p: Any) -> Any:
 
 def log_probability_curvature(xp: Any, p: Any) -> Any:
     """The second derivative of ``log_probability(p)``: ``-1/p²``, 0 where floored."""
+    if nothing_floored(p):
+        inverse = 1.0 / p
+        return -inverse * inverse
     low = floored(p)
     inverse = 1.0 / xp.where(low, xp.ones_like(p), p)
     return xp.where(low, xp.zeros_like(p), -inverse * inverse)

@@ -18,8 +18,9 @@ from ..core.chain_rule import no_closed_form
 from ..core.define import PerSample, define_loss
 from ..core.namespace import device_of as _device
 from ..core.namespace import library_name, option_array
+from ..core.norms import unit_vectors
 from ..core.options import Flag, Interval, Positive
-from ..core.stable import logsumexp, positive_part, softplus, unit_vectors
+from ..core.stable import logsumexp, positive_part, softplus
 from .metric_learning import check_labelled_embeddings
 
 __all__ = ["circle"]

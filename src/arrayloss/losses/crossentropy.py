@@ -19,7 +19,7 @@ from ..core.namespace import option_array
 from ..core.native import finite_logits, finite_or_formula, host_checks_allowed
 from ..core.options import Flag, Fraction, IgnoreIndex, equals_number
 from ..core.shapes import drop_axes
-from ..core.stable import times_log
+from ..core.stable import nothing_floored, times_log
 from ._classes import (
     CLASSIFICATION,
     binary_curvatures,
@@ -156,8 +156,14 @@ def _bce(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_smoothin
     y = smooth_binary(y_true, label_smoothing)
     positive = y if pos_weight is None else option_array(
         xp, pos_weight, y_pred, name="pos_weight") * y
-    dp, dq = binary_slopes(xp, y_pred, from_logits)
-    yield -(positive * dp + (1.0 - y) * dq)
+    if (not from_logits and pos_weight is None and nothing_floored(y_pred)
+            and nothing_floored(complement := 1.0 - y_pred)):
+        # Neither log floored (known on NumPy only): -y/p + (1 - y)/(1 - p) over one
+        # denominator is (p - y)/(p(1 - p)), PyTorch's form, in four passes.
+        yield (y_pred - y) / (y_pred * complement)
+    else:
+        dp, dq = binary_slopes(xp, y_pred, from_logits)
+        yield -(positive * dp + (1.0 - y) * dq)
     ddp, ddq = binary_curvatures(xp, y_pred, from_logits)
     yield -(positive * ddp + (1.0 - y) * ddq)
 

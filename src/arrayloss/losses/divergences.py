@@ -16,7 +16,7 @@ from ..core.chain_rule import closed_form
 from ..core.define import define_loss
 from ..core.native import finite_or_formula, host_checks_allowed
 from ..core.options import Flag
-from ..core.stable import log_probability, times_log, xlogy
+from ..core.stable import log_probability, relative_entropy, times_log, xlogy
 from ._classes import (
     CLASSIFICATION,
     categorical_logs,
@@ -56,6 +56,8 @@ def kl_divergence(
     >>> round(float(loss), 6)
     0.693147
     """
+    if not (from_logits or log_target):
+        return xp.sum(relative_entropy(y_true, y_pred), axis=axis)
     log_q = categorical_logs(xp, y_pred, True, axis) if from_logits else log_probability(y_pred)
     if log_target:
         # p·(log p - log q) with p = exp(log p); times_log makes p = 0 contribute 0.

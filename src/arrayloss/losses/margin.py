@@ -12,7 +12,7 @@ from typing import Any
 
 from ..core.chain_rule import closed_form
 from ..core.define import define_loss
-from ..core.stable import clip, max_slope, positive_part, reduce_max
+from ..core.stable import clip, max_slope, positive_part, reduce_max, replace_where
 from ._classes import CLASSIFICATION
 
 __all__ = ["binary_sparsemax", "categorical_hinge", "hinge", "perceptron", "squared_hinge"]
@@ -21,7 +21,7 @@ __all__ = ["binary_sparsemax", "categorical_hinge", "hinge", "perceptron", "squa
 def _signed(xp: Any, y_true: Any) -> Any:
     # 0 -> -1 element by element: a `where` is traceable and leaves ±1 (and any other
     # value) unchanged.
-    return xp.where(y_true == 0, -xp.ones_like(y_true), y_true)
+    return replace_where(y_true == 0, -1.0, y_true)
 
 
 @define_loss("hinge", family=CLASSIFICATION)

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 from ..core.chain_rule import closed_form, no_closed_form
 from ..core.define import PerSample, define_loss
 from ..core.namespace import device_of as _device
+from ..core.norms import scaled_norm, unit_vectors
 from ..core.options import Flag, NonNegative, Positive, StaticInterval
-from ..core.stable import logsumexp, positive_part, safe_divide, scaled_norm, softplus, unit_vectors
+from ..core.stable import logsumexp, positive_part, safe_divide, softplus
 
 __all__ = ["contrastive", "ntxent", "triplet_margin"]
 

@@ -18,6 +18,7 @@ from ..core.autodiff import stop_gradient
 from ..core.chain_rule import closed_form, constant
 from ..core.define import define_loss
 from ..core.native import host_checks_allowed
+from ..core.norms import unit_vectors
 from ..core.options import Flag, NonNegative, Positive
 from ..core.stable import (
     absolute,
@@ -25,7 +26,6 @@ from ..core.stable import (
     clamp_negative,
     safe_divide,
     safe_sqrt,
-    unit_vectors,
     xlogy,
 )
 
