@@ -66,7 +66,8 @@ def test_switch_runs_the_formula_with_the_same_value_and_gradient(name):
         out.backward()
         results.append((out.detach(), x.grad, _graph_ops(out)))
     (native, native_grad, native_op), (formula, formula_grad, formula_op) = results
-    kernel_nodes = ("MseLoss", "AbsBackward", "MeanLogCosh", "HuberLoss", "SmoothL1Loss",
+    kernel_nodes = ("MseLoss", "AbsBackward", "MeanLogCosh", "MeanBinaryFocal", "HuberLoss",
+                    "SmoothL1Loss",
                     "NllLoss", "BinaryCrossEntropy", "LogSoftmaxBackward")
     own = [k for k in kernel_nodes if k in native_op]
     assert own, native_op  # the kernel's own node
@@ -242,3 +243,35 @@ def test_log_cosh_kernel_differentiates_twice_like_the_formula():
     assert torch.autograd.gradgradcheck(lambda a, b: arrayloss.log_cosh(b, a),
                                         (p.clone().requires_grad_(True),
                                          y.clone().requires_grad_(True)))
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"gamma": 1.0}, {"gamma": 3.5, "apply_class_balancing": True, "alpha": 0.3},
+    {"gamma": 2, "label_smoothing": 0.2},
+], ids=["default", "gamma 1", "gamma 3.5 balanced", "smoothed"])
+def test_focal_kernel_has_the_formulas_first_and_second_derivatives(options):
+    """The binary focal loss's kernel is an autograd.Function with its closed-form
+    backward (eager and compiled): its gradient and double backward are the formula's, and
+    a target that needs a gradient takes autograd through PyTorch's functions instead."""
+    y, p = _inputs("binary_focal_crossentropy")
+    results = []
+    for enabled in (True, False):
+        x = p.clone().requires_grad_(True)
+        with arrayloss.native_kernels(enabled):
+            out = arrayloss.focal(y, x, from_logits=True, **options)
+        assert ("MeanBinaryFocal" in _graph_ops(out)) == enabled
+        (d_x,) = torch.autograd.grad(out, x, create_graph=True)
+        (second,) = torch.autograd.grad(d_x.sum(), x)
+        results.append((out.detach(), d_x.detach(), second))
+    for native, formula in zip(*results, strict=True):
+        torch.testing.assert_close(native, formula, rtol=1e-12, atol=1e-12)
+    x = p.clone().requires_grad_(True)
+    assert torch.autograd.gradgradcheck(
+        lambda a: arrayloss.focal(y, a, from_logits=True, **options), (x,))
+    target = y.clone().requires_grad_(True)
+    out = arrayloss.focal(target, x, from_logits=True, **options)
+    assert "MeanBinaryFocal" not in _graph_ops(out)
+    compiled = torch.compile(lambda a: arrayloss.focal(y, a, from_logits=True, **options),
+                             fullgraph=True)
+    (d_compiled,) = torch.autograd.grad(compiled(x), x)
+    torch.testing.assert_close(d_compiled, results[1][1], rtol=1e-12, atol=1e-12)

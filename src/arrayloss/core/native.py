@@ -25,9 +25,9 @@ from typing import Any
 
 from .namespace import device_of, namespace_name
 
-__all__ = ["add_matmul", "custom_backward_allowed", "exp_in_place", "finite_logits",
-           "finite_or_formula", "host_checks_allowed", "library_of", "native_enabled",
-           "native_kernels", "subtract_at_columns", "torch_tracing"]
+__all__ = ["add_matmul", "closed_backward_allowed", "custom_backward_allowed", "exp_in_place",
+           "finite_logits", "finite_or_formula", "host_checks_allowed", "library_of",
+           "native_enabled", "native_kernels", "subtract_at_columns", "torch_tracing"]
 
 _STATE = {"enabled": os.environ.get("ARRAYLOSS_NATIVE", "1") != "0"}
 
@@ -99,6 +99,16 @@ def custom_backward_allowed(x: Any) -> bool:
     formula's operations instead) nor inside a ``torch.func`` transform (where a Function
     would need rules of its own)."""
     return not torch_tracing()
+
+
+def closed_backward_allowed(x: Any) -> bool:
+    """Whether a kernel may run a ``torch.autograd.Function`` whose forward and closed-form
+    backward are plain torch operations on the torch tensor ``x``: in eager PyTorch and under
+    ``torch.compile``, which traces both into its graphs; not inside a ``torch.func``
+    transform (where a Function would need rules of its own)."""
+    import torch  # ok: the caller passed torch tensors
+
+    return not torch._C._are_functorch_transforms_active()
 
 
 def torch_tracing() -> bool:

@@ -70,7 +70,9 @@ def check_number(
     interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
     too_low = low is not None and (value < low or (low_open and value == low))
     too_high = high is not None and (value > high or (high_open and value == high))
-    if math.isnan(value) or too_low or too_high:
+    # NaN is the one value unequal to itself (math.isnan refuses the symbolic float that
+    # torch.compile makes of an option which changes between compiled calls).
+    if value != value or too_low or too_high:  # noqa: PLR0124
         raise ValueError(f"{name} must be in {interval}; got {value!r}")
     return value
 

@@ -16,7 +16,12 @@ from typing import Annotated, Any
 
 from ..core.chain_rule import closed_form
 from ..core.define import define_loss
-from ..core.native import finite_logits, finite_or_formula, host_checks_allowed
+from ..core.native import (
+    closed_backward_allowed,
+    finite_logits,
+    finite_or_formula,
+    host_checks_allowed,
+)
 from ..core.options import Flag, Fraction, Interval, NonNegative, equals_number, is_jax_scalar
 from ..core.stable import log1mexp, times_log
 from ._classes import (
@@ -152,8 +157,17 @@ def _binary_focal_torch(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balanc
     from torch.nn import functional  # ok: torch kernel, torch tensors only
 
     checked = host_checks_allowed(y_pred)
-    logits = y_pred if checked else finite_logits(y_pred)
     y = smooth_binary(y_true, label_smoothing)
+    if (closed_backward_allowed(y_pred) and not y_true.requires_grad
+            and type(gamma) in (int, float)):
+        # The same values with the closed-form backward (_focal_torch.py), in eager
+        # PyTorch and under torch.compile; a target with a gradient takes autograd.
+        from ._focal_torch import MeanBinaryFocal  # ok: torch tensors only
+
+        balance = (alpha * y + (1.0 - alpha) * (1.0 - y)) if apply_class_balancing else None
+        loss = MeanBinaryFocal.apply(y, y_pred, balance, float(gamma), not checked)
+        return finite_or_formula(loss) if checked else loss
+    logits = y_pred if checked else finite_logits(y_pred)
     cross_entropy = functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
     mix = y * torch.sigmoid(-logits) + (1.0 - y) * torch.sigmoid(logits)  # ok: torch kernel
     values = (mix if gamma == 1 else mix**gamma) * cross_entropy
