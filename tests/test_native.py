@@ -275,3 +275,29 @@ def test_focal_kernel_has_the_formulas_first_and_second_derivatives(options):
                              fullgraph=True)
     (d_compiled,) = torch.autograd.grad(compiled(x), x)
     torch.testing.assert_close(d_compiled, results[1][1], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.1}, {"pos_weight": 2.5}],
+                         ids=["plain", "smoothed", "pos_weight"])
+def test_bce_logits_kernel_without_host_checks_has_the_formulas_derivatives(options):
+    """Where the host cannot be read (torch.compile here), bce from logits is PyTorch's
+    fused BCE on clamped logits with the closed-form backward in one autograd.Function:
+    value, gradient and (in eager, through the Function itself) double backward are the
+    formula's."""
+    from arrayloss.losses._logistic_torch import MeanBinaryCrossEntropy
+
+    y, p = _inputs("binary_crossentropy")
+    x = p.clone().requires_grad_(True)
+    with arrayloss.native_kernels(False):
+        formula = arrayloss.bce(y, x, from_logits=True, **options)
+    (expected,) = torch.autograd.grad(formula, x)
+    compiled = torch.compile(lambda a: arrayloss.bce(y, a, from_logits=True, **options),
+                             fullgraph=True)
+    value = compiled(x)
+    (got,) = torch.autograd.grad(value, x)
+    torch.testing.assert_close(value.detach(), formula.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    weight = options.get("pos_weight")
+    weight = None if weight is None else torch.full((5,), weight, dtype=p.dtype)
+    assert torch.autograd.gradgradcheck(
+        lambda a: MeanBinaryCrossEntropy.apply(y, a, weight), (x,))

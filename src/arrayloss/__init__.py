@@ -11,9 +11,9 @@ from .core.define import PerSample, define_loss
 from .core.native import native_kernels
 from .core.reduction import combine_partials
 from .core.registry import available, get
+from .losses.binary_crossentropy import binary_crossentropy
 from .losses.circle import circle
 from .losses.crossentropy import (
-    binary_crossentropy,
     categorical_crossentropy,
     negative_log_likelihood,
     sparse_categorical_crossentropy,

@@ -174,22 +174,22 @@ def xlogy(x: Any, y: Any) -> Any:
     return x * xp.log(safe_y)
 
 
-def relative_entropy(p: Any, q: Any) -> Any:
-    """``p·log(p/q)`` element by element: ``xlogy(p, p) - times_log(p, log_probability(q))``
-    (``p = 0`` contributes 0, ``log q`` is floored at -100).
+def relative_entropy(p: Any, q: Any, /, *, axis: tuple[int, ...]) -> Any:
+    """``Σ p·log(p/q)`` over ``axis``: the sum of ``xlogy(p, p) - times_log(p,
+    log_probability(q))`` (``p = 0`` contributes 0, ``log q`` is floored at -100).
 
-    On NumPy, where no ``q`` is floored and every term is finite (read on the host, one
-    pass over a boolean array each), it is ``p·log(p/q)``: one log instead of two, the same
-    value to rounding (more exact where ``p ≈ q``). A ``p`` of 0 or below makes its term
-    NaN (``0·log 0``, the log of a negative) and so takes the general form, as does every
-    other library.
+    On NumPy, where no ``q`` is floored (read on the host), it is first summed as
+    ``p·log(p/q)``: one log instead of two, the same value to rounding (more exact where
+    ``p ≈ q``). A ``p`` of 0 or below makes its term NaN (``0·log 0``, the log of a
+    negative), as do an infinite or NaN input and an overflowing quotient, and NaN or inf
+    reaches the sum: then, and on every other library, the two logs are taken.
     """
     xp = _namespace(p)
     if eager_numpy(p) and nothing_floored(q):
-        terms = p * xp.log(p / q)
-        if xp.all(xp.isfinite(terms)):
-            return terms
-    return xlogy(p, p) - times_log(p, log_probability(q))
+        sums = xp.sum(p * xp.log(p / q), axis=axis)
+        if xp.all(xp.isfinite(sums)):  # one pass over the sums, not over every term
+            return sums
+    return xp.sum(xlogy(p, p) - times_log(p, log_probability(q)), axis=axis)
 
 
 def times_log(y: Any, log_p: Any) -> Any:
@@ -238,10 +238,12 @@ def floored(p: Any) -> Any:
 
 def nothing_floored(p: Any) -> bool:
     """Whether no element of ``p`` is floored, known without cost: on NumPy only, read on
-    the host in one pass over a boolean array (every ``p`` is at least float32's smallest
-    normal number, so ``log p > -87.4``). A primitive then skips its ``where``s, which
+    the host in one pass (every ``p`` is at least float32's smallest normal number, so
+    ``log p > -87.4``). A primitive then skips its ``where``s, which
     would change nothing; for every other library the answer is False."""
-    return eager_numpy(p) and not bool(_namespace(p).any(p < _SMALLEST_NORMAL))
+    # The minimum, a float reduction, is cheaper than a comparison's boolean array; NaN
+    # makes it NaN, which fails the test.
+    return eager_numpy(p) and p.size > 0 and bool(_namespace(p).min(p) >= _SMALLEST_NORMAL)
 
 
 def log_probability(p: Any) -> Any:

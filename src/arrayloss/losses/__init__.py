@@ -20,6 +20,7 @@ from . import deviance  # noqa: F401
 from . import robust  # noqa: F401
 from . import general_robust  # noqa: F401
 from . import robust_named  # noqa: F401
+from . import binary_crossentropy  # noqa: F401
 from . import crossentropy  # noqa: F401
 from . import generalized_crossentropy  # noqa: F401
 from . import divergences  # noqa: F401

@@ -1,10 +1,10 @@
 """What the classification losses share: option checks, class weights, label handling and
 the passage from probabilities or logits to log-probabilities.
 
-The losses themselves live in ``_crossentropy.py`` (binary, categorical, sparse, NLL, KL),
-``_margin.py`` (hinge losses), ``_focal.py`` (focal losses) and ``_encoding.py``
-(``one_hot``, ``to_categorical``). Every helper here works on arrays of one namespace
-already cast to the computation dtype by the shared core.
+The losses themselves live in ``binary_crossentropy.py``, ``crossentropy.py`` (categorical,
+sparse, NLL), ``divergences.py`` (KL), ``margin.py`` (hinge losses), ``focal.py`` (focal
+losses) and ``encoding.py`` (``one_hot``, ``to_categorical``). Every helper here works on
+arrays of one namespace already cast to the computation dtype by the shared core.
 """
 
 from __future__ import annotations

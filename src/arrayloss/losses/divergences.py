@@ -57,7 +57,7 @@ def kl_divergence(
     0.693147
     """
     if not (from_logits or log_target):
-        return xp.sum(relative_entropy(y_true, y_pred), axis=axis)
+        return relative_entropy(y_true, y_pred, axis=axis)
     log_q = categorical_logs(xp, y_pred, True, axis) if from_logits else log_probability(y_pred)
     if log_target:
         # p·(log p - log q) with p = exp(log p); times_log makes p = 0 contribute 0.

@@ -160,9 +160,9 @@ def _binary_focal_torch(xp: Any, y_true: Any, y_pred: Any, *, apply_class_balanc
     y = smooth_binary(y_true, label_smoothing)
     if (closed_backward_allowed(y_pred) and not y_true.requires_grad
             and type(gamma) in (int, float)):
-        # The same values with the closed-form backward (_focal_torch.py), in eager
+        # The same values with the closed-form backward (_logistic_torch.py), in eager
         # PyTorch and under torch.compile; a target with a gradient takes autograd.
-        from ._focal_torch import MeanBinaryFocal  # ok: torch tensors only
+        from ._logistic_torch import MeanBinaryFocal  # ok: torch tensors only
 
         balance = (alpha * y + (1.0 - alpha) * (1.0 - y)) if apply_class_balancing else None
         loss = MeanBinaryFocal.apply(y, y_pred, balance, float(gamma), not checked)

@@ -1,4 +1,6 @@
-"""The ``torch.autograd.Function`` of the binary focal loss's kernel (``focal.py``).
+"""The ``torch.autograd.Function``s of the logistic kernels: the binary cross-entropy from
+logits (``binary_crossentropy.py``) and the binary focal loss (``focal.py``), each with its
+closed-form backward.
 
 Imported only once a torch tensor is passed, so ``import arrayloss`` never imports torch;
 a class at module level, as ``core/_torch_functions.py`` explains.
@@ -11,7 +13,46 @@ from typing import Any
 import torch  # ok: this module is imported only for torch tensors
 from torch.nn import functional  # ok: as above
 
-__all__ = ["MeanBinaryFocal"]
+__all__ = ["MeanBinaryCrossEntropy", "MeanBinaryFocal"]
+
+
+def _finite(logits: Any) -> Any:
+    # native.finite_logits's clamp, inside a Function whose backward is its own.
+    largest = torch.finfo(logits.dtype).max
+    return logits.clamp(-largest, largest)
+
+
+class MeanBinaryCrossEntropy(torch.autograd.Function):
+    r"""The mean of PyTorch's fused BCE from logits ``z`` (positive weight ``w``, a
+    constant), on logits clamped to the finite floats, with its closed-form derivative
+
+    .. math:: \frac{d}{dz}\,\mathrm{BCE} = (1 - y)\,p - w\,y\,q, \quad p = \sigma(z),\;
+              q = \sigma(-z)
+
+    (``p - y`` without a weight), the derivative at the largest float being the one at
+    infinity. Under ``torch.compile`` the clamp's own backward would be a second pass; here
+    the backward is this one expression. Where a graph of the backward is recorded (double
+    backward) it is built from the saved logits by differentiable operations.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, y: Any, logits: Any, pos_weight: Any) -> Any:
+        # The input itself is saved (not its clamp, which the graph does not know).
+        ctx.save_for_backward(y, logits, *(() if pos_weight is None else (pos_weight,)))
+        return functional.binary_cross_entropy_with_logits(_finite(logits), y,
+                                                           pos_weight=pos_weight)
+
+    @staticmethod
+    def backward(ctx: Any, *cotangents: Any) -> Any:
+        (cotangent,) = cotangents
+        y, logits, *pos_weight = ctx.saved_tensors
+        logits = _finite(logits)
+        p = torch.sigmoid(logits)
+        if pos_weight:
+            slope = (1.0 - y) * p - pos_weight[0] * y * torch.sigmoid(-logits)
+        else:
+            slope = p - y
+        return None, slope * (cotangent / logits.numel()), None
 
 
 def _parts(y: Any, logits: Any) -> tuple[Any, Any, Any, Any]:
@@ -41,15 +82,12 @@ class MeanBinaryFocal(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, y: Any, logits: Any, balance: Any, gamma: float,
                 finite: bool) -> Any:
-        if finite:
-            largest = torch.finfo(logits.dtype).max
-            logits = logits.clamp(-largest, largest)
-        p, q, mix, cross_entropy = _parts(y, logits)
+        p, q, mix, cross_entropy = _parts(y, _finite(logits) if finite else logits)
         values = (mix if gamma == 1 else mix**gamma) * cross_entropy
         if balance is not None:
             values = balance * values
-        ctx.gamma = gamma
-        ctx.has_balance = balance is not None
+        ctx.gamma, ctx.finite = gamma, finite
+        # The input itself is saved (not its clamp, which the graph does not know).
         ctx.save_for_backward(y, logits, p, q, mix, cross_entropy,
                               *(() if balance is None else (balance,)))
         return values.mean()
@@ -59,7 +97,7 @@ class MeanBinaryFocal(torch.autograd.Function):
         (cotangent,) = cotangents
         y, logits, p, q, mix, cross_entropy, *balance = ctx.saved_tensors
         if torch.is_grad_enabled():  # double backward: a graph from the logits themselves
-            p, q, mix, cross_entropy = _parts(y, logits)
+            p, q, mix, cross_entropy = _parts(y, _finite(logits) if ctx.finite else logits)
         gamma = ctx.gamma
         # m^(γ-1), and m^γ = m^(γ-1)·m: finite at m = 0 for every γ >= 1.
         power = 1.0 if gamma == 1 else mix if gamma == 2 else mix ** (gamma - 1.0)
