@@ -23,6 +23,7 @@ for _case in all_cases():
 @pytest.fixture
 def small_blocks(monkeypatch):
     monkeypatch.setattr(blocked_mean, "BLOCK_ELEMENTS", 2)
+    monkeypatch.setattr(blocked_mean, "BLOCKED_FROM", 8)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -22,7 +22,9 @@ __all__ = ["BLOCK_ELEMENTS", "blocked_numpy_mean"]
 
 # Elements per block: large enough that the per-block overhead of a Python loop is small
 # against the arithmetic, small enough that a block's intermediates stay in the caches.
-BLOCK_ELEMENTS = 1 << 16
+BLOCK_ELEMENTS = 1 << 17
+# Batches from this size on are blocked (two blocks or more); below, one whole-array pass.
+BLOCKED_FROM = 1 << 18
 
 
 def blocked_numpy_mean(xp: Any, body: Callable[..., Any], data: list[Any],
@@ -35,7 +37,7 @@ def blocked_numpy_mean(xp: Any, body: Callable[..., Any], data: list[Any],
         return NotImplemented
     rows = data[-1].shape[0] if data[-1].ndim else 0
     size = math.prod(data[-1].shape)
-    if size < 4 * BLOCK_ELEMENTS or rows < 2:
+    if size < BLOCKED_FROM or rows < 2:
         return NotImplemented
     if any(x.ndim == 0 or x.shape[0] != rows for x in data):
         return NotImplemented  # an input that does not split with the prediction's rows
