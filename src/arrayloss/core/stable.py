@@ -167,7 +167,7 @@ def xlogy(x: Any, y: Any) -> Any:
     xp = _namespace(x)
     if eager_numpy(x):  # values readable on the host: see times_log
         product = x * xp.log(y)
-        if not xp.any(xp.isnan(product)):
+        if not xp.isnan(product).any():  # NumPy: the method, without a wrapper
             return product
     undefined = (x == 0) & ((y == 0) | (y == math.inf))
     safe_y = xp.where(undefined, xp.ones_like(y), y)
@@ -187,7 +187,7 @@ def relative_entropy(p: Any, q: Any, /, *, axis: tuple[int, ...]) -> Any:
     xp = _namespace(p)
     if eager_numpy(p) and nothing_floored(q):
         sums = xp.sum(p * xp.log(p / q), axis=axis)
-        if xp.all(xp.isfinite(sums)):  # one pass over the sums, not over every term
+        if xp.isfinite(sums).all():  # one pass over the sums, not over every term
             return sums
     return xp.sum(xlogy(p, p) - times_log(p, log_probability(q)), axis=axis)
 
@@ -206,7 +206,7 @@ def times_log(y: Any, log_p: Any) -> Any:
         # no product is NaN there is no 0·(-inf), and the plain product is the value (the
         # `where` below would change nothing). Elsewhere the `where` always runs.
         product = y * log_p
-        if not xp.any(xp.isnan(product)):
+        if not xp.isnan(product).any():
             return product
     undefined = (y == 0) & xp.isinf(log_p)
     return y * xp.where(undefined, xp.zeros_like(log_p), log_p)
@@ -243,7 +243,7 @@ def nothing_floored(p: Any) -> bool:
     would change nothing; for every other library the answer is False."""
     # The minimum, a float reduction, is cheaper than a comparison's boolean array; NaN
     # makes it NaN, which fails the test.
-    return eager_numpy(p) and p.size > 0 and bool(_namespace(p).min(p) >= _SMALLEST_NORMAL)
+    return eager_numpy(p) and p.size > 0 and bool(p.min() >= _SMALLEST_NORMAL)
 
 
 def log_probability(p: Any) -> Any:
@@ -321,7 +321,7 @@ def absolute_slope(x: Any) -> Any:
     # sign is -1, ±0 or +1 and keeps NaN; adding `x == 0` lifts ±0 to +1. On NumPy, where
     # no element is 0 (read on the host from the boolean array), the sign alone.
     zero = x == 0
-    if eager_numpy(zero) and not xp.any(zero):
+    if eager_numpy(zero) and not zero.any():
         return xp.sign(x)
     return xp.sign(x) + xp.astype(zero, x.dtype)
 
@@ -349,7 +349,7 @@ def replace_where(condition: Any, value: float, x: Any) -> Any:
     the host in one pass over a boolean array), ``x`` itself: the ``where`` would change
     nothing, and skipping it saves a copy."""
     xp = _namespace(x)
-    if eager_numpy(condition) and not xp.any(condition):
+    if eager_numpy(condition) and not condition.any():
         return x
     return xp.where(condition, xp.full_like(x, value), x)
 
