@@ -16,7 +16,13 @@ from ..core.chain_rule import closed_form
 from ..core.define import define_loss
 from ..core.native import finite_or_formula, host_checks_allowed
 from ..core.options import Flag
-from ..core.stable import log_probability, relative_entropy, times_log, xlogy
+from ..core.stable import (
+    log_probability,
+    nothing_floored,
+    relative_entropy,
+    times_log,
+    xlogy,
+)
 from ._classes import (
     CLASSIFICATION,
     categorical_logs,
@@ -99,7 +105,10 @@ def _kld(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, log_target: bo
 def _kld_probabilities(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
     # q itself, not renormalized, element by element. The slope is finite (floored at
     # 1e12), so p = 0 contributes 0 and NaN in p or q stays NaN without a `where`.
-    yield -y_true * log_probability_slope(xp, y_pred)
+    if nothing_floored(y_pred):  # known on NumPy: the slope -p/q, in one division
+        yield -y_true / y_pred
+    else:
+        yield -y_true * log_probability_slope(xp, y_pred)
     # -1/q² may overflow where q is tiny: a zero target's 0·inf is kept out by `where`.
     curvature = log_probability_curvature(xp, y_pred)
     yield xp.where(y_true == 0, xp.zeros_like(y_pred), -y_true * curvature)
