@@ -10,8 +10,11 @@ Each loss with a closed form runs three ways, forward and ``backward()``, eager,
 - ``autodiff``: the loss as arrayloss runs it, autograd through the formula;
 - ``native``: PyTorch's own function, or a hand-written expression.
 
-Printed as ratios to ``native``. The adapter here is the experiment, not the library's
-code path: arrayloss ships the second form (see docs/performance.md for why).
+Printed as ratios to ``native``. The generic adapter here is the experiment, not the
+library's code path: it recomputes what the backward needs from the closed form of
+``arrayloss.gradient``. arrayloss's own Functions (``log_cosh``, the binary focal loss and
+the binary cross-entropy from logits) each save their forward's intermediates and write the
+derivative beside the formula (see docs/performance.md).
 """
 
 from __future__ import annotations

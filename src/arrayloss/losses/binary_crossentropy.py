@@ -155,8 +155,12 @@ def _bce(xp: Any, y_true: Any, y_pred: Any, *, from_logits: bool, label_smoothin
     if (not from_logits and pos_weight is None and nothing_floored(y_pred)
             and nothing_floored(complement := 1.0 - y_pred)):
         # Neither log floored (known on NumPy only): -y/p + (1 - y)/(1 - p) over one
-        # denominator is (p - y)/(p(1 - p)), PyTorch's form, in four passes.
-        yield (y_pred - y) / (y_pred * complement)
+        # denominator is (p - y)/(p(1 - p)), PyTorch's form, in four passes; the in-place
+        # operators reuse the two new arrays (each a batch-sized allocation on NumPy).
+        complement *= y_pred
+        slope = y_pred - y
+        slope /= complement
+        yield slope
     else:
         dp, dq = binary_slopes(xp, y_pred, from_logits)
         yield -(positive * dp + (1.0 - y) * dq)

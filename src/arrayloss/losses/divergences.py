@@ -106,7 +106,9 @@ def _kld_probabilities(xp: Any, y_true: Any, y_pred: Any) -> Iterator[Any]:
     # q itself, not renormalized, element by element. The slope is finite (floored at
     # 1e12), so p = 0 contributes 0 and NaN in p or q stays NaN without a `where`.
     if nothing_floored(y_pred):  # known on NumPy: the slope -p/q, in one division
-        yield -y_true / y_pred
+        slope = y_true / y_pred
+        slope *= -1.0  # in place: no second batch-sized array
+        yield slope
     else:
         yield -y_true * log_probability_slope(xp, y_pred)
     # -1/q² may overflow where q is tiny: a zero target's 0·inf is kept out by `where`.
